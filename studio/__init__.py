@@ -1,0 +1,1 @@
+"""Studio: a self-hosted LLM fine-tuning studio (the app process side)."""

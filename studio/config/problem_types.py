@@ -1,0 +1,71 @@
+"""The five problem types and what each one implies: model class, metrics, auto defaults."""
+from __future__ import annotations
+
+CAUSAL_LM = "text_causal_language_modeling"
+CLASSIFICATION_LM = "text_causal_classification_modeling"
+IMAGE_CLASSIFICATION = "image_classification"
+MULTIMODAL = "multimodal_causal_language_modeling"
+OBJECT_DETECTION = "object_detection"
+
+PROBLEM_TYPES = [CAUSAL_LM, CLASSIFICATION_LM, IMAGE_CLASSIFICATION, MULTIMODAL, OBJECT_DETECTION]
+
+LABELS = {
+    CAUSAL_LM: "Causal LM",
+    CLASSIFICATION_LM: "Classification LM",
+    IMAGE_CLASSIFICATION: "Image Classification",
+    MULTIMODAL: "Multimodal",
+    OBJECT_DETECTION: "Object Detection (experimental)",
+}
+
+AUTO_MODEL_CLASS = {
+    CAUSAL_LM: "AutoModelForCausalLM",
+    CLASSIFICATION_LM: "AutoModelForSequenceClassification",
+    IMAGE_CLASSIFICATION: "AutoModelForImageClassification",
+    MULTIMODAL: "AutoModelForImageTextToText",
+    OBJECT_DETECTION: "AutoModelForObjectDetection",
+}
+
+LLM_JUDGE = "LLM-as-a-Judge"
+
+METRICS = {
+    CAUSAL_LM: ["Perplexity", "BLEU", LLM_JUDGE, "QA_Accuracy"],
+    MULTIMODAL: ["Perplexity", "BLEU", "QA_Accuracy"],
+    CLASSIFICATION_LM: ["AUC", "Accuracy", "LogLoss", "MAP@3"],
+    IMAGE_CLASSIFICATION: ["AUC", "Accuracy", "LogLoss", "MAP@3"],
+    OBJECT_DETECTION: ["mAP", "mAP@50", "mAP@75", "mAR"],
+}
+
+DEFAULT_METRICS = {
+    CAUSAL_LM: ["Perplexity", "BLEU"],
+    MULTIMODAL: ["Perplexity", "BLEU"],
+    CLASSIFICATION_LM: ["AUC", "Accuracy"],
+    IMAGE_CLASSIFICATION: ["Accuracy", "AUC"],
+    OBJECT_DETECTION: ["mAP", "mAP@50"],
+}
+
+# Whether a larger value of the metric is better; the UI and "best checkpoint" read this.
+HIGHER_IS_BETTER = {
+    "Perplexity": False, "BLEU": True, LLM_JUDGE: True, "QA_Accuracy": True,
+    "AUC": True, "Accuracy": True, "LogLoss": False, "MAP@3": True,
+    "mAP": True, "mAP@50": True, "mAP@75": True, "mAR": True,
+}
+
+GENERATION_TYPES = {CAUSAL_LM, MULTIMODAL}
+CLASSIFIER_TYPES = {CLASSIFICATION_LM, IMAGE_CLASSIFICATION}
+IMAGE_TYPES = {IMAGE_CLASSIFICATION, MULTIMODAL, OBJECT_DETECTION}
+TEXT_INPUT_TYPES = {CAUSAL_LM, CLASSIFICATION_LM, MULTIMODAL}
+NUM_CLASSES_TYPES = {CLASSIFICATION_LM, IMAGE_CLASSIFICATION, OBJECT_DETECTION}
+DEPLOYABLE_TYPES = {CAUSAL_LM, CLASSIFICATION_LM, MULTIMODAL, IMAGE_CLASSIFICATION}
+NOT_DEPLOYABLE_REASON = {
+    OBJECT_DETECTION: "Object detection models cannot be deployed: DETR models are not "
+    "compatible with the serving pipeline (see Known limitations).",
+}
+
+# Loss functions each problem type accepts in training.loss_function (first = default).
+LOSS_FUNCTIONS = {
+    CAUSAL_LM: ["TokenAveragedCrossEntropy", "SampleAveragedCrossEntropy"],
+    MULTIMODAL: ["TokenAveragedCrossEntropy", "SampleAveragedCrossEntropy"],
+    CLASSIFICATION_LM: ["CrossEntropy", "BinaryCrossEntropy", "FocalLoss"],
+    IMAGE_CLASSIFICATION: ["CrossEntropy", "BinaryCrossEntropy", "FocalLoss"],
+    OBJECT_DETECTION: ["DETRLoss"],
+}
