@@ -1,0 +1,1 @@
+"""Services the UI calls: experiments, deploy, push, judge, recommendations."""
