@@ -1,0 +1,81 @@
+"""AppContext: the long-lived objects every UI page calls (store, runner, services)."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.runner.supervisor import Supervisor
+from studio.store import Store
+
+from .experiments import ExperimentService
+from .model_registry import RegisteredModel, load_registry
+
+CURRENT_PROJECT_SETTING = "current_project_id"
+
+
+@dataclass
+class ChangeFeed:
+    """A counter the runner bumps on every stored change, so pages poll cheaply.
+
+    A page remembers the version it last drew; when the counter has not moved, its
+    timer tick returns without reading the store at all.
+    """
+
+    version: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def bump(self, *_args) -> None:
+        with self._lock:
+            self.version += 1
+
+
+@dataclass
+class AppContext:
+    home: Path
+    store: Store
+    supervisor: Supervisor
+    experiments: ExperimentService
+    changes: ChangeFeed
+    deploy: object | None = None  # studio.services.deploy.DeploymentService once it exists
+
+    @classmethod
+    def open(cls, home: Path, supervisor: Supervisor | None = None, start_runner: bool = True) -> "AppContext":
+        store = Store(home)
+        supervisor = supervisor or Supervisor(store, home)
+        changes = ChangeFeed()
+        supervisor.on_change(changes.bump)
+        if start_runner:
+            supervisor.start()
+        return cls(home=Path(home), store=store, supervisor=supervisor,
+                   experiments=ExperimentService(store, supervisor, home), changes=changes,
+                   deploy=_deploy_service(store, home))
+
+    def models(self) -> list[RegisteredModel]:
+        # Read on each use so an admin's edit to STUDIO_HOME/models.yaml shows without a restart.
+        return load_registry(self.home)
+
+    # ---- the current project (a server-side setting, so every page and a refresh agree)
+    def current_project(self) -> dict:
+        project_id = self.store.settings.get(CURRENT_PROJECT_SETTING)
+        project = self.store.projects.get(project_id) if project_id else None
+        return project or self.store.projects.default()
+
+    def set_current_project(self, project_id: str) -> dict:
+        project = self.store.projects.get(project_id)
+        if project is None:
+            raise ValueError(f"there is no project with id {project_id!r}")
+        self.store.settings.set(CURRENT_PROJECT_SETTING, project_id)
+        self.changes.bump()
+        return project
+
+    def close(self) -> None:
+        self.supervisor.shutdown()
+
+
+def _deploy_service(store, home):
+    try:
+        from studio.services.deploy import DeploymentService
+    except ImportError:
+        return None
+    return DeploymentService(store, home)

@@ -1,0 +1,202 @@
+"""Create, rerun, copy, stop, resume and delete experiments: what the UI asks for, checked.
+
+A new experiment is validated against the schema, stored as a row (with its overrides
+YAML, so Copy and Rerun reproduce it), written to ``runs/<id>/config.yaml`` and queued on
+the runner. Nothing is stored when the config is invalid.
+"""
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio import paths
+from studio.atomic_io import write_atomic
+from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml
+from studio.runner.run_folder_reader import (SYSTEM_LOG, TERMINAL_STATUSES, TRAIN_LOG, read_status)
+from studio.store.records import new_id
+
+PRICE_SETTING = "price_per_gpu_hour"
+COPY, RERUN = "copy", "rerun"
+RESUMABLE_STATUSES = ("Failed", "Stopped")
+STOPPABLE_STATUSES = ("Queued", "Starting", "Training", "Validation")
+RESUME_CHECKPOINT = Path("checkpoint") / "last"
+ARCHIVE_FILES = ("config.yaml", "config.input.yaml", "status.json", "metrics.jsonl", TRAIN_LOG,
+                 SYSTEM_LOG, "final_metrics.json", "predictions.parquet")
+
+
+@dataclass(frozen=True)
+class Resources:
+    gpus: int
+    price_per_gpu_hour: float
+    runtime_s: float
+    total_cost: float
+
+
+class ExperimentService:
+    def __init__(self, store, supervisor, home: Path):
+        self.store = store
+        self.supervisor = supervisor
+        self.home = Path(home)
+
+    # ------------------------------------------------------------------ creating
+    def validate(self, config: ExperimentConfig | str | dict) -> ExperimentConfig:
+        """The config checked against the schema and this Studio's datasets (ConfigError if not)."""
+        if isinstance(config, str):
+            config = load_yaml(config)
+        elif isinstance(config, dict):
+            config = from_dict(config)
+        errors = []
+        for path, dataset_id in (("dataset.train_dataset_id", config.dataset.train_dataset_id),
+                                 ("dataset.validation_dataset_id", config.dataset.validation_dataset_id)):
+            if dataset_id and self.store.datasets.get(dataset_id) is None:
+                errors.append(f"{path}: there is no dataset with id {dataset_id!r}; pick one from the list")
+        if errors:
+            raise ConfigError(errors)
+        return config
+
+    def create(self, config: ExperimentConfig | str | dict, project_id: str | None = None, *,
+               source_id: str | None = None, connection: str | None = None) -> dict:
+        """Store, write and queue a new experiment; returns its row."""
+        config = self.validate(config)
+        experiment_id = new_id()
+        if not config.experiment_name.strip():
+            config = config.model_copy(update={"experiment_name": _generated_name(config, experiment_id)})
+        dataset = self.store.datasets.get(config.dataset.train_dataset_id) if config.dataset.train_dataset_id else None
+        row = self.store.experiments.add({
+            "id": experiment_id,
+            "project_id": project_id or (dataset or {}).get("project_id"),
+            "name": config.experiment_name,
+            "dataset_id": config.dataset.train_dataset_id,
+            "dataset_name": (dataset or {}).get("name") or config.dataset.train_dataframe,
+            "problem_type": config.problem_type,
+            "backbone": config.llm_backbone,
+            "config": overrides_yaml(config),
+            "connected_to": source_id,
+            "connection": connection if source_id else None,
+            "status": "Queued",
+        })
+        try:
+            write_atomic(self.run_dir(experiment_id) / "config.yaml", dump_yaml(config))
+            self.supervisor.submit(experiment_id)
+        except Exception:
+            self.supervisor.delete(experiment_id)
+            raise
+        return self.store.experiments.require(experiment_id)
+
+    def rerun(self, experiment_id: str) -> dict:
+        """The same settings again, as a new experiment linked to this one."""
+        row = self.store.experiments.require(experiment_id)
+        config = self.config_of(row)
+        config = config.model_copy(update={"experiment_name": f"{row['name']}-rerun"})
+        return self.create(config, row.get("project_id"), source_id=experiment_id, connection=RERUN)
+
+    def copy_yaml(self, experiment_id: str) -> str:
+        """The overrides YAML that pre-fills the New Experiment dialog for a Copy."""
+        row = self.store.experiments.require(experiment_id)
+        config = self.config_of(row)
+        return overrides_yaml(config.model_copy(update={"experiment_name": f"{row['name']}-copy"}))
+
+    def config_of(self, row: dict) -> ExperimentConfig:
+        return load_yaml(row.get("config") or "")
+
+    # ------------------------------------------------------------------ run control
+    def stop(self, experiment_id: str) -> None:
+        self.supervisor.stop(experiment_id)
+
+    def resume(self, experiment_id: str) -> None:
+        self.supervisor.resume(experiment_id)
+
+    def can_resume(self, row: dict) -> bool:
+        return row.get("status") in RESUMABLE_STATUSES and \
+            (self.run_dir(row["id"]) / RESUME_CHECKPOINT).is_dir()
+
+    def delete(self, experiment_ids: list[str]) -> int:
+        """Delete experiments (running ones are stopped first); returns how many."""
+        count = 0
+        for experiment_id in experiment_ids:
+            if self.store.experiments.get(experiment_id) is None:
+                continue
+            self.supervisor.delete(experiment_id)
+            count += 1
+        return count
+
+    # ------------------------------------------------------------------ reading
+    def run_dir(self, experiment_id: str) -> Path:
+        return paths.run_dir(experiment_id, self.home)
+
+    def live_status(self, row: dict) -> dict:
+        """The row's status, with stage/progress fresh from status.json while it runs."""
+        status = {key: row.get(key) for key in ("status", "stage", "progress", "error")}
+        if row.get("status") not in TERMINAL_STATUSES:
+            current = read_status(self.run_dir(row["id"]))
+            if current and current.get("status") not in TERMINAL_STATUSES and row.get("status") != "Queued":
+                status.update({key: current.get(key) for key in ("status", "stage", "progress")})
+        return status
+
+    def runtime_s(self, row: dict) -> float:
+        if row.get("runtime_s") is not None:
+            return float(row["runtime_s"])
+        if row.get("started") and row.get("status") not in TERMINAL_STATUSES and row.get("status") != "Queued":
+            return max(0.0, time.time() - float(row["started"]))
+        return 0.0
+
+    def resources(self, row: dict) -> Resources:
+        price = float(self.store.settings.get(PRICE_SETTING, 0.0) or 0.0)
+        gpus = len(row.get("gpus") or [])
+        runtime = self.runtime_s(row)
+        return Resources(gpus, price, runtime, round(gpus * price * runtime / 3600.0, 4))
+
+    def resolved_config_yaml(self, row: dict) -> str:
+        """The run's config.yaml (fully resolved once the engine started), else the stored one."""
+        path = self.run_dir(row["id"]) / "config.yaml"
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            return dump_yaml(self.config_of(row))
+
+    def connected(self, experiment_id: str) -> list[dict]:
+        """This experiment, the one it came from, and every experiment made from either."""
+        row = self.store.experiments.require(experiment_id)
+        root = row
+        seen = {row["id"]}
+        while root.get("connected_to") and root["connected_to"] not in seen:
+            parent = self.store.experiments.get(root["connected_to"])
+            if parent is None:
+                break
+            seen.add(parent["id"])
+            root = parent
+        family = [root]
+        frontier = [root["id"]]
+        while frontier:
+            children = [r for r in self.store.experiments.find(connected_to=frontier.pop())
+                        if r["id"] not in {f["id"] for f in family}]
+            family.extend(children)
+            frontier.extend(c["id"] for c in children)
+        return sorted(family, key=lambda r: r.get("created") or "")
+
+    def logs_archive(self, experiment_id: str) -> Path:
+        """A zip of the run's config, status, metrics, logs and predictions (no weights)."""
+        row = self.store.experiments.require(experiment_id)
+        run_dir = self.run_dir(experiment_id)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in ARCHIVE_FILES:
+                if (run_dir / name).is_file():
+                    archive.write(run_dir / name, name)
+            if not (run_dir / "config.yaml").is_file():
+                archive.writestr("config.yaml", dump_yaml(self.config_of(row)))
+        target = paths.inside_home(Path("exports") / f"{_safe(row['name'])}-{experiment_id}-logs.zip", self.home)
+        write_atomic(target, buffer.getvalue())
+        return target
+
+
+def _generated_name(config: ExperimentConfig, experiment_id: str) -> str:
+    backbone = config.llm_backbone.rstrip("/").split("/")[-1] or "model"
+    return f"{backbone}-{experiment_id[:6]}"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:60] or "experiment"

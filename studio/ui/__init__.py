@@ -1,0 +1,1 @@
+"""The Gradio UI: one module per page, each with build(ctx) and its event wiring."""

@@ -1,0 +1,252 @@
+"""The New Experiment form as data: which schema fields it shows, and how form values,
+the overrides dict and the Advanced YAML text map onto each other.
+
+Everything here is derived from the schema's field metadata (``iter_fields``/``field_meta``);
+no default, label or bound is restated. Pure functions, so the two-way YAML sync is testable
+without a browser.
+"""
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from studio.config import ConfigError, ExperimentConfig, field_meta, from_dict, iter_fields
+from studio.config.problem_types import METRICS
+
+# Dropdown stand-in for a null choice (Gradio choices cannot be None).
+NULL_CHOICE = "(none)"
+
+# Fields whose choices come from live data rather than the schema.
+DATASET_FIELDS = ("dataset.train_dataset_id", "dataset.validation_dataset_id")
+COLUMN_FIELDS = ("dataset.input_column", "dataset.output_column", "dataset.image_column")
+BACKBONE_FIELD = "llm_backbone"
+METRICS_FIELD = "prediction.metrics"
+PROBLEM_TYPE_FIELD = "problem_type"
+
+
+@dataclass(frozen=True)
+class FormField:
+    path: str
+    label: str
+    description: str
+    default: Any
+    kind: str  # text, longtext, number, integer, checkbox, choice, multichoice, columns
+    choices: tuple | None
+    problem_types: tuple[str, ...] | None
+    show_when: dict
+    bounds: str
+
+    @property
+    def section(self) -> str:
+        return self.path.split(".")[0] if "." in self.path else "experiment"
+
+
+@lru_cache(maxsize=1)
+def dialog_fields() -> tuple[FormField, ...]:
+    """The fields the dialog shows (``dialog=True`` in the schema), in schema order."""
+    out = []
+    for path, info in iter_fields():
+        meta = field_meta(path)
+        if not meta.get("dialog"):
+            continue
+        out.append(FormField(
+            path=path,
+            label=meta["label"],
+            description=meta["description"],
+            default=_json_default(path),
+            kind=_kind(path, info.annotation, meta),
+            choices=tuple(meta["choices"]) if meta.get("choices") else None,
+            problem_types=tuple(meta["problem_types"]) if meta.get("problem_types") else None,
+            show_when=dict(meta.get("show_when") or {}),
+            bounds=_bounds_text(info.metadata),
+        ))
+    return tuple(out)
+
+
+def field_by_path(path: str) -> FormField:
+    for field in dialog_fields():
+        if field.path == path:
+            return field
+    raise KeyError(path)
+
+
+def _json_default(path: str) -> Any:
+    section, _, leaf = path.partition(".")
+    dumped = ExperimentConfig().model_dump(mode="json")
+    return dumped[section][leaf] if leaf else dumped[section]
+
+
+def _kind(path: str, annotation: Any, meta: dict) -> str:
+    if path in COLUMN_FIELDS:
+        return "columns"
+    if meta.get("multiselect"):
+        return "multichoice"
+    if meta.get("choices") or path in DATASET_FIELDS or path == BACKBONE_FIELD:
+        return "choice"
+    base = _strip_optional(annotation)
+    if base is bool:
+        return "checkbox"
+    if base is int:
+        return "integer"
+    if base is float:
+        return "number"
+    if isinstance(meta["default"], str) and "\n" in meta["default"]:
+        return "longtext"
+    return "text"
+
+
+def _strip_optional(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _bounds_text(metadata: list) -> str:
+    parts = []
+    for item in metadata:
+        for attr, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
+            value = getattr(item, attr, None)
+            if value is not None:
+                parts.append(f"{sign} {value}")
+    return ", ".join(parts)
+
+
+# ---- YAML text <-> overrides dict -------------------------------------------------------
+
+def parse_yaml(text: str) -> dict:
+    """The overrides dict of the Advanced YAML editor; ConfigError when it does not parse."""
+    try:
+        data = yaml.safe_load(text) if text and text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([f"YAML: cannot parse{where}: {getattr(exc, 'problem', exc)}"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(["YAML: the top level must be a mapping of keys to values"])
+    return data
+
+
+def dump_overrides(data: dict) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100) if data else ""
+
+
+def validation_errors(data: dict) -> list[str]:
+    try:
+        from_dict(data)
+    except ConfigError as exc:
+        return exc.errors
+    return []
+
+
+def get_value(data: dict, path: str, default: Any = None) -> Any:
+    section, _, leaf = path.partition(".")
+    if not leaf:
+        return data.get(section, default)
+    node = data.get(section)
+    return node.get(leaf, default) if isinstance(node, dict) else default
+
+
+def set_value(data: dict, path: str, value: Any, default: Any) -> dict:
+    """A copy of ``data`` with ``path`` set, or removed when ``value`` is the default."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    section, _, leaf = path.partition(".")
+    if not leaf:
+        if value == default:
+            out.pop(section, None)
+        else:
+            out[section] = value
+        return out
+    node = out.get(section) if isinstance(out.get(section), dict) else {}
+    if value == default:
+        node.pop(leaf, None)
+    else:
+        node[leaf] = value
+    if node:
+        out[section] = node
+    else:
+        out.pop(section, None)
+    return out
+
+
+# ---- form values <-> overrides dict -----------------------------------------------------
+
+def form_values(data: dict) -> list[Any]:
+    """The value each dialog field shows for the overrides ``data`` (defaults where absent)."""
+    return [to_widget(field, get_value(data, field.path, field.default)) for field in dialog_fields()]
+
+
+def apply_form(data: dict, values: list[Any]) -> dict:
+    """``data`` with every dialog field's value written in (defaults dropped)."""
+    for field, value in zip(dialog_fields(), values):
+        data = set_value(data, field.path, from_widget(field, value), field.default)
+    return data
+
+
+def to_widget(field: FormField, value: Any) -> Any:
+    if field.kind == "columns":
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
+    if field.kind == "multichoice":
+        return list(value or [])
+    if field.kind == "choice" and value is None:
+        return NULL_CHOICE if field.choices and None in field.choices else None
+    return value
+
+
+def from_widget(field: FormField, value: Any) -> Any:
+    if field.kind == "columns":
+        values = [v for v in (value or []) if v not in (None, "")]
+        if field.path != "dataset.output_column":
+            return values[-1] if values else None
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else values
+    if field.kind == "multichoice":
+        if field.path == METRICS_FIELD:
+            return list(value) if value else None  # empty = the problem type's defaults
+        return list(value or [])
+    if field.kind == "choice":
+        return None if value in (NULL_CHOICE, "") else value
+    if field.kind == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if field.kind in ("text", "longtext") and value is None:
+        return ""
+    return value
+
+
+def visible(field: FormField, data: dict) -> bool:
+    """Whether ``field`` applies given the other values (problem type and show_when)."""
+    problem_type = get_value(data, PROBLEM_TYPE_FIELD, field_by_path(PROBLEM_TYPE_FIELD).default)
+    if field.problem_types and problem_type not in field.problem_types:
+        return False
+    for other, allowed in field.show_when.items():
+        current = get_value(data, other, _json_default(other))
+        if isinstance(current, list):
+            if not any(item in allowed for item in current):
+                return False
+        elif current not in allowed:
+            return False
+    return True
+
+
+def metric_choices(data: dict) -> list[str]:
+    problem_type = get_value(data, PROBLEM_TYPE_FIELD, field_by_path(PROBLEM_TYPE_FIELD).default)
+    return list(METRICS.get(problem_type, []))
+
+
+def drop_foreign_metrics(data: dict) -> dict:
+    """After a problem-type change, keep only the metrics the new type offers."""
+    chosen = get_value(data, METRICS_FIELD)
+    if not chosen:
+        return data
+    allowed = metric_choices(data)
+    kept = [m for m in chosen if m in allowed]
+    return set_value(data, METRICS_FIELD, kept or None, None)

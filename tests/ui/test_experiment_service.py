@@ -1,0 +1,115 @@
+"""ExperimentService with a real store and runner queue (the runner thread is not started,
+so nothing trains: these tests are about what gets stored, written and queued)."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from studio.config import ConfigError
+from studio.runner.supervisor import Supervisor
+from studio.services.experiments import ExperimentService
+from studio.store import Store
+
+
+@pytest.fixture()
+def service(studio_home):
+    store = Store(studio_home)
+    supervisor = Supervisor(store, studio_home, gpus=[])
+    return ExperimentService(store, supervisor, studio_home)
+
+
+@pytest.fixture()
+def dataset(service):
+    return service.store.datasets.add({"name": "demo-instructions", "rows": 10})
+
+
+def test_create_stores_row_writes_config_and_queues(service, dataset):
+    row = service.create(f"dataset: {{train_dataset_id: {dataset['id']}}}\ntraining: {{epochs: 2}}\n")
+    assert row["status"] == "Queued"
+    assert row["dataset_name"] == "demo-instructions"
+    assert row["name"]  # generated from the backbone when blank
+    assert service.supervisor.queued_ids() == [row["id"]]
+    written = yaml.safe_load((service.run_dir(row["id"]) / "config.yaml").read_text())
+    assert written["training"]["epochs"] == 2
+    assert written["experiment_name"] == row["name"]
+    assert yaml.safe_load(row["config"])["training"] == {"epochs": 2}
+
+
+def test_invalid_config_raises_field_errors_and_stores_nothing(service, dataset):
+    with pytest.raises(ConfigError) as caught:
+        service.create(f"dataset: {{train_dataset_id: {dataset['id']}}}\ntraining: {{learning_rate: -1}}\n")
+    assert any(e.startswith("training.learning_rate:") for e in caught.value.errors)
+    with pytest.raises(ConfigError) as caught:
+        service.create("dataset: {train_dataset_id: nope}\n")
+    assert caught.value.errors[0].startswith("dataset.train_dataset_id:")
+    assert service.store.experiments.list() == []
+    assert not (service.home / "runs").exists() or not any((service.home / "runs").iterdir())
+
+
+def test_rerun_and_copy_link_to_the_source(service, dataset):
+    source = service.create({"experiment_name": "base", "dataset": {"train_dataset_id": dataset["id"]},
+                             "training": {"lora_rank": 8}})
+    rerun = service.rerun(source["id"])
+    assert (rerun["connected_to"], rerun["connection"]) == (source["id"], "rerun")
+    assert yaml.safe_load(rerun["config"])["training"] == {"lora_rank": 8}
+
+    copy_yaml = service.copy_yaml(source["id"])
+    assert yaml.safe_load(copy_yaml)["experiment_name"] == "base-copy"
+    copy = service.create(copy_yaml, source_id=source["id"], connection="copy")
+    assert copy["connection"] == "copy"
+    family = {r["id"] for r in service.connected(copy["id"])}
+    assert family == {source["id"], rerun["id"], copy["id"]}
+
+
+def test_delete_removes_rows_and_run_folders(service, dataset):
+    rows = [service.create({"dataset": {"train_dataset_id": dataset["id"]}}) for _ in range(3)]
+    assert service.delete([rows[0]["id"], rows[1]["id"]]) == 2
+    assert [r["id"] for r in service.store.experiments.list()] == [rows[2]["id"]]
+    assert not service.run_dir(rows[0]["id"]).exists()
+    assert service.supervisor.queued_ids() == [rows[2]["id"]]
+
+
+def test_logs_archive_holds_config_and_logs(service, dataset):
+    import zipfile
+
+    row = service.create({"dataset": {"train_dataset_id": dataset["id"]}})
+    (service.run_dir(row["id"]) / "train.log").write_text("epoch 1\n")
+    with zipfile.ZipFile(service.logs_archive(row["id"])) as archive:
+        assert {"config.yaml", "train.log"} <= set(archive.namelist())
+
+
+def test_form_and_yaml_stay_in_sync_both_ways():
+    from studio.ui import config_form as form
+
+    data = form.parse_yaml("training:\n  lora_rank: 8\nenvironment:\n  seed: 3\n")
+    values = form.form_values(data)
+    paths = [f.path for f in form.dialog_fields()]
+    assert values[paths.index("training.lora_rank")] == 8
+    values[paths.index("training.epochs")] = 3
+    values[paths.index("training.lora_rank")] = 4  # back to the default: the key disappears
+    synced = form.apply_form(data, values)
+    assert synced == {"environment": {"seed": 3}, "training": {"epochs": 3}}
+    assert form.parse_yaml(form.dump_overrides(synced)) == synced
+
+
+def test_form_visibility_follows_schema_metadata():
+    from studio.ui import config_form as form
+
+    lora = form.field_by_path("training.lora_rank")
+    judge = form.field_by_path("training.llm_judge_model")
+    image = form.field_by_path("dataset.image_column")
+    assert form.visible(lora, {}) and not form.visible(lora, {"architecture": {"training_mode": "full"}})
+    assert not form.visible(judge, {}) and form.visible(judge, {"prediction": {"metrics": ["LLM-as-a-Judge"]}})
+    assert not form.visible(image, {}) and form.visible(image, {"problem_type": "image_classification"})
+    assert form.metric_choices({"problem_type": "object_detection"}) == ["mAP", "mAP@50", "mAP@75", "mAR"]
+    assert form.drop_foreign_metrics({"problem_type": "image_classification",
+                                      "prediction": {"metrics": ["BLEU", "AUC"]}}) == \
+        {"problem_type": "image_classification", "prediction": {"metrics": ["AUC"]}}
+
+
+def test_invalid_yaml_reports_the_line():
+    from studio.ui import config_form as form
+
+    with pytest.raises(ConfigError) as caught:
+        form.parse_yaml("training: [unclosed\n")
+    assert "YAML: cannot parse at line" in caught.value.errors[0]
