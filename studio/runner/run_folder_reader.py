@@ -1,0 +1,111 @@
+"""Read a run folder while the training process may be writing it.
+
+Pure readers with no state beyond a byte offset: the supervisor, the UI and tests all
+read the run through these, so they agree on what a half-written file means.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+STATUS_FILE = "status.json"
+METRICS_FILE = "metrics.jsonl"
+FINAL_METRICS_FILE = "final_metrics.json"
+TRAIN_LOG = "train.log"
+SYSTEM_LOG = "system.log"
+
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+ACTIVE_STATUSES = frozenset({"Starting", "Training", "Validation"})
+
+
+def read_status(run_dir: str | os.PathLike) -> dict | None:
+    """The run's status.json as a dict, or None while it is missing or unreadable.
+
+    status.json is written atomically, but a reader may still race a writer that does
+    not (or a copy in progress), so a partial file is treated as "not there yet".
+    """
+    return _read_json_object(Path(run_dir) / STATUS_FILE)
+
+
+def read_final_metrics(run_dir: str | os.PathLike) -> dict | None:
+    """``final_metrics.json`` ({metric: value}) or None when absent or unreadable."""
+    return _read_json_object(Path(run_dir) / FINAL_METRICS_FILE)
+
+
+def _read_json_object(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class MetricsTail:
+    """Incremental reader of ``metrics.jsonl``: each ``read_new()`` returns only new records.
+
+    It remembers the byte offset after the last complete line, so a line the engine is
+    still writing is left for the next call, and each poll costs only the new bytes.
+    """
+
+    def __init__(self, path: str | os.PathLike, offset: int = 0):
+        self.path = Path(path)
+        self.offset = offset
+
+    def read_new(self) -> list[dict]:
+        try:
+            with self.path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size < self.offset:
+                    # The file was replaced (a rerun in the same folder): start over.
+                    self.offset = 0
+                handle.seek(self.offset)
+                chunk = handle.read(size - self.offset)
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        complete = chunk[: end + 1]
+        self.offset += len(complete)
+        records = []
+        for line in complete.splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a corrupt line must not hide the rest of the run's metrics
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+
+def tail_log(path: str | os.PathLike, lines: int = 200, max_bytes: int = 1 << 20) -> str:
+    """The last ``lines`` lines of a text file, reading at most ``max_bytes`` from its end.
+
+    Logs of long runs grow to many megabytes; the UI polls this every second or so.
+    """
+    if lines <= 0:
+        return ""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            block = 8192
+            data = b""
+            position = size
+            while position > 0 and data.count(b"\n") <= lines and len(data) < max_bytes:
+                step = min(block, position, max_bytes - len(data))
+                position -= step
+                handle.seek(position)
+                data = handle.read(step) + data
+                block *= 2
+    except FileNotFoundError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    kept = text.splitlines()
+    if position > 0 and kept:
+        kept = kept[1:]  # the first line is probably cut in the middle
+    return "\n".join(kept[-lines:])
