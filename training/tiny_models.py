@@ -72,7 +72,89 @@ def build_llama(out_dir: str | Path, hidden_size: int = 64, layers: int = 2, see
     return out_dir
 
 
-BUILDERS = {"llama": build_llama}
+def build_vit(out_dir: str | Path, image_size: int = 32, num_labels: int = 2, seed: int = 0) -> Path:
+    """A random-init 2-layer ViT image classifier (~30k params) with its image processor."""
+    import torch
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    out_dir = Path(out_dir)
+    torch.manual_seed(seed)
+    config = ViTConfig(image_size=image_size, patch_size=8, hidden_size=32, num_hidden_layers=2,
+                       num_attention_heads=2, intermediate_size=64, num_labels=num_labels)
+    ViTForImageClassification(config).save_pretrained(str(out_dir))
+    ViTImageProcessor(size={"height": image_size, "width": image_size}).save_pretrained(str(out_dir))
+    return out_dir
+
+
+def build_detr(out_dir: str | Path, image_size: int = 64, num_labels: int = 2, seed: int = 0) -> Path:
+    """A random-init DETR (~0.1M params) on a 3-stage ResNet, no timm and no pretrained download."""
+    import torch
+    from transformers import DetrConfig, DetrForObjectDetection, DetrImageProcessor, ResNetConfig
+
+    out_dir = Path(out_dir)
+    torch.manual_seed(seed)
+    backbone = ResNetConfig(embedding_size=16, hidden_sizes=[16, 32, 64], depths=[1, 1, 1], layer_type="basic",
+                            out_features=["stage3"])
+    config = DetrConfig(backbone_config=backbone, d_model=32, encoder_layers=1, decoder_layers=1,
+                        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
+                        decoder_ffn_dim=64, num_queries=10, num_labels=num_labels)
+    DetrForObjectDetection(config).save_pretrained(str(out_dir))
+    DetrImageProcessor(size={"shortest_edge": image_size, "longest_edge": image_size}).save_pretrained(str(out_dir))
+    return out_dir
+
+
+def build_llava(out_dir: str | Path, image_size: int = 32, seed: int = 0) -> Path:
+    """A random-init Llava (CLIP vision tower + tiny Llama, ~0.15M params) with an ``<image>`` token
+    and a LlavaProcessor, reloadable through AutoModelForImageTextToText / AutoProcessor."""
+    import torch
+    from transformers import (
+        CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
+
+    out_dir = Path(out_dir)
+    tokenizer = build_tokenizer(out_dir)
+    tokenizer.add_tokens(["<image>"], special_tokens=True)
+    patch_size = 8
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": image_size},
+                                           crop_size={"height": image_size, "width": image_size}),
+        tokenizer=tokenizer, patch_size=patch_size, vision_feature_select_strategy="default",
+        num_additional_image_tokens=1)
+    torch.manual_seed(seed)
+    vision = CLIPVisionConfig(image_size=image_size, patch_size=patch_size, hidden_size=32, intermediate_size=64,
+                              num_hidden_layers=2, num_attention_heads=2, projection_dim=32)
+    text = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                       pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False)
+    config = LlavaConfig(vision_config=vision, text_config=text,
+                         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+                         image_seq_length=(image_size // patch_size) ** 2, vision_feature_layer=-1)
+    LlavaForConditionalGeneration(config).save_pretrained(str(out_dir))
+    processor.save_pretrained(str(out_dir))
+    return out_dir
+
+
+def build_llama_classifier(out_dir: str | Path, num_labels: int = 2, hidden_size: int = 64, seed: int = 0) -> Path:
+    """A random-init Llama sequence classifier (score head on the last token) with its tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    out_dir = Path(out_dir)
+    tokenizer = build_tokenizer(out_dir)
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=1024, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                         num_labels=num_labels)
+    LlamaForSequenceClassification(config).save_pretrained(str(out_dir))
+    return out_dir
+
+
+BUILDERS = {"llama": build_llama, "vit": build_vit, "detr": build_detr, "llava": build_llava,
+            "llama_classifier": build_llama_classifier}
 
 
 def main(argv: list[str] | None = None) -> None:
