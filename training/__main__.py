@@ -1,0 +1,79 @@
+"""``python -m training RUN_DIR`` | ``python -m training --config FILE.yaml --out RUN_DIR`` [--resume].
+
+Reads RUN_DIR/config.yaml, trains, and leaves the run-folder contract behind (see
+docs/engine.md). Exit code 0 = Completed, 1 = Failed (reason in status.json, traceback
+in system.log), 143 = Stopped by SIGTERM.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+from studio.config import ConfigError
+from training.errors import RunError, StopRequested
+from training.recipe import FinetuneRecipe
+from training.run_folder import RunLogs, StatusWriter
+
+EXIT_FAILED, EXIT_STOPPED = 1, 143
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", nargs="?", help="run folder holding config.yaml")
+    parser.add_argument("--config", help="a config YAML to copy into the run folder (with --out)")
+    parser.add_argument("--out", help="run folder to create (with --config)")
+    parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint/last")
+    args = parser.parse_args(argv)
+    if bool(args.config) != bool(args.out) or bool(args.run_dir) == bool(args.out):
+        parser.error("give either RUN_DIR or --config FILE --out RUN_DIR")
+    return args
+
+
+def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, ConfigError):
+        return "invalid config: " + "; ".join(exc.errors)
+    if isinstance(exc, RunError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _raise_stop(signum, frame):
+    raise StopRequested()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    run_dir = Path(args.out or args.run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if args.config:
+        shutil.copyfile(args.config, run_dir / "config.yaml")
+    status, logs = StatusWriter(run_dir), RunLogs(run_dir)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    recipe = FinetuneRecipe(run_dir, resume=args.resume, status=status, logs=logs)
+    try:
+        recipe.setup()
+        recipe.train()
+        recipe.save()
+        return 0
+    except StopRequested:
+        logs.train("stopped by request (SIGTERM)")
+        status.update("Stopped", stage="stopped")
+        return EXIT_STOPPED
+    except BaseException as exc:  # every failure ends as status Failed with a one-line reason
+        reason = failure_reason(exc)
+        logs.error("run failed:\n" + traceback.format_exc())
+        logs.train(f"run failed: {reason}")
+        status.update("Failed", stage="failed", error=reason)
+        return EXIT_FAILED
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        recipe.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Validation metrics, one module per family (text, classification, detection, llm_judge)."""

@@ -1,0 +1,171 @@
+"""Device, precision, model-loading arguments and the training mode (LoRA / QLoRA / full).
+
+Shared by every problem type: a problem loads its model with ``load_kwargs`` and the
+recipe wraps it with ``apply_training_mode``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from typing import Any
+
+import torch
+
+from studio.config import ExperimentConfig
+from training.errors import RunError
+
+QLORA_NEEDS = "qlora needs a CUDA GPU with bitsandbytes"
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def precision(cfg: ExperimentConfig, device: torch.device) -> tuple[torch.dtype | None, bool, str]:
+    """(autocast dtype or None for fp32, whether a GradScaler is needed, a sentence for system.log)."""
+    if not cfg.environment.mixed_precision:
+        return None, False, "mixed precision off: training in fp32"
+    if device.type != "cuda":
+        return None, False, "mixed precision requested but there is no CUDA GPU: training in fp32 on CPU"
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, False, "mixed precision: bf16 autocast"
+    return torch.float16, True, "mixed precision: fp16 autocast with a gradient scaler (no bf16 on this GPU)"
+
+
+def attention_implementation(cfg: ExperimentConfig, device: torch.device) -> str:
+    choice = cfg.training.attention_implementation
+    if choice != "auto":
+        return choice
+    if device.type == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def json_kwargs(text: str) -> dict[str, Any]:
+    return json.loads(text or "{}")
+
+
+def load_kwargs(cfg: ExperimentConfig, device: torch.device) -> dict[str, Any]:
+    """Keyword arguments for ``<AutoClass>.from_pretrained`` implied by the config."""
+    kwargs: dict[str, Any] = {
+        "revision": cfg.environment.huggingface_branch,
+        "trust_remote_code": cfg.environment.trust_remote_code,
+        "attn_implementation": attention_implementation(cfg, device),
+        "dtype": torch.float32,
+    }
+    if cfg.architecture.training_mode == "qlora":
+        kwargs["quantization_config"] = qlora_quantization_config(device)
+        kwargs["dtype"] = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return kwargs
+
+
+def qlora_quantization_config(device: torch.device):
+    # bitsandbytes imports on CPU-only machines but its 4-bit kernels for training are CUDA only.
+    if device.type != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
+        raise RunError(f"architecture.training_mode: {QLORA_NEEDS}; use lora or full on this machine")
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+
+
+def backbone_config(cfg: ExperimentConfig):
+    """AutoConfig of the backbone with backbone_kwargs and intermediate_dropout applied."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(
+            cfg.llm_backbone, revision=cfg.environment.huggingface_branch,
+            trust_remote_code=cfg.environment.trust_remote_code, **json_kwargs(cfg.architecture.backbone_kwargs))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"llm_backbone: cannot load {cfg.llm_backbone!r}: {str(exc).splitlines()[0]}") from exc
+    set_dropout(config, cfg.architecture.intermediate_dropout)
+    return config
+
+
+DROPOUT_FIELDS = ("attention_dropout", "hidden_dropout", "hidden_dropout_prob", "attention_probs_dropout_prob",
+                  "dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop", "activation_dropout")
+
+
+def set_dropout(config, p: float) -> list[str]:
+    """Set every dropout field the config (and its text/vision sub-configs) already has."""
+    touched = []
+    for sub in [config] + [getattr(config, n) for n in ("text_config", "vision_config") if hasattr(config, n)]:
+        for name in DROPOUT_FIELDS:
+            if sub is not None and hasattr(sub, name) and isinstance(getattr(sub, name), (int, float)):
+                setattr(sub, name, p)
+                touched.append(name)
+    return touched
+
+
+def max_positions(config) -> int | None:
+    for sub in (config, getattr(config, "text_config", None)):
+        value = getattr(sub, "max_position_embeddings", None) if sub is not None else None
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def lora_target_modules(model: torch.nn.Module, cfg: ExperimentConfig, exclude: tuple[str, ...]) -> list[str]:
+    """The configured targets, or every nn.Linear leaf name except the heads."""
+    configured = [m.strip() for m in cfg.training.lora_target_modules.split(",") if m.strip()]
+    if configured:
+        return configured
+    names = set()
+    for full_name, module in model.named_modules():
+        if _is_linear(module) and not any(part in exclude for part in full_name.split(".")):
+            names.add(full_name.split(".")[-1])
+    return sorted(names)
+
+
+def _is_linear(module: torch.nn.Module) -> bool:
+    if isinstance(module, torch.nn.Linear):
+        return True
+    return type(module).__name__ in {"Linear4bit", "Linear8bitLt"}
+
+
+def apply_training_mode(model: torch.nn.Module, cfg: ExperimentConfig, *, task_type: str | None,
+                        head_modules: tuple[str, ...], exclude: tuple[str, ...], logs) -> torch.nn.Module:
+    """Wrap ``model`` for lora/qlora (peft) or leave it whole for full fine-tuning; log what trains."""
+    arch, tr = cfg.architecture, cfg.training
+    if arch.gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model.config, "use_cache"):
+            model.config.use_cache = False
+    if arch.training_mode == "full":
+        model.train()
+        logs.train(f"training mode full: {count_trainable(model):,} trainable parameters")
+        return model
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if arch.training_mode == "qlora":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=arch.gradient_checkpointing)
+    targets = lora_target_modules(model, cfg, exclude)
+    if not targets:
+        raise RunError("training.lora_target_modules: the model has no linear layers to adapt; name modules "
+                       "explicitly or use training_mode full")
+    lora = LoraConfig(r=tr.lora_rank, lora_alpha=tr.lora_alpha, lora_dropout=tr.lora_dropout,
+                      target_modules=targets, task_type=task_type,
+                      modules_to_save=list(head_modules) or None)
+    try:
+        model = get_peft_model(model, lora)
+    except ValueError as exc:
+        raise RunError(f"training.lora_target_modules: {exc}") from exc
+    if arch.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
+        # With frozen embeddings the checkpointed blocks would see inputs without grad.
+        model.enable_input_require_grads()
+    model.train()
+    logs.train(f"training mode {arch.training_mode}: LoRA rank {tr.lora_rank}, alpha {tr.lora_alpha:g}, "
+               f"dropout {tr.lora_dropout:g}, target modules {', '.join(targets)}"
+               + (f", fully trained heads {', '.join(head_modules)}" if head_modules else ""))
+    logs.train(f"trainable parameters: {count_trainable(model):,} of {count_all(model):,}")
+    return model
+
+
+def count_trainable(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def count_all(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,224 @@
+"""text_causal_language_modeling: chat-formatted prompt/answer pairs, loss on answer tokens only."""
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from studio.config.problem_types import LLM_JUDGE
+from training import batching
+from training.data import check_columns
+from training.metrics import text as text_metrics
+from training.modeling import backbone_config, json_kwargs, max_positions
+from training.problems import EvalContext, Evaluation, Problem, SplitData, merged_model
+from training.text_samples import (
+    TextSample, conversation_column, encode, ensure_pad_token, required_text_columns, rows_to_samples,
+    set_chat_template,
+)
+
+GENERATED_METRICS = ("BLEU", "QA_Accuracy", LLM_JUDGE)
+
+
+class CausalLMProblem(Problem):
+    lora_task_type = "CAUSAL_LM"
+
+    def __init__(self, cfg, logs, device):
+        super().__init__(cfg, logs, device)
+        self.config = None
+        self.packing = False
+
+    # ---- data ---------------------------------------------------------------------------
+    def required_columns(self) -> list[str]:
+        if self.cfg.dataset.unroll_conversations:
+            # input_column or a "messages" column: checked once the table is known (build_datasets)
+            return [self.cfg.dataset.system_column] if self.cfg.dataset.system_column else []
+        return required_text_columns(self.cfg)
+
+    def build_datasets(self, train: SplitData, validation: SplitData) -> None:
+        for name, split in (("train", train), ("validation", validation)):
+            check_columns(name, split.frame, required_text_columns(self.cfg, split.frame.columns))
+        max_length = self.cfg.tokenizer.max_length
+        self.train_samples = rows_to_samples(train.frame, self.cfg)
+        self.validation_samples = rows_to_samples(validation.frame, self.cfg)
+        self.train_dataset = [encode(self.processor, s, max_length) for s in self.train_samples]
+        self.validation_dataset = [encode(self.processor, s, max_length) for s in self.validation_samples]
+        self.train_dataset = [s for s in self.train_dataset if any(l != -100 for l in s["labels"])]
+        if self.cfg.dataset.unroll_conversations:
+            self.logs.train(f"unrolled conversations from column "
+                            f"{conversation_column(self.cfg, train.frame.columns)!r}: {len(train.frame)} rows -> "
+                            f"{len(self.train_samples)} training samples")
+        lengths = [len(s["input_ids"]) for s in self.train_dataset]
+        self.logs.train(f"tokenized {len(self.train_dataset)} training and {len(self.validation_dataset)} "
+                        f"validation samples; train tokens per sample: mean {sum(lengths) / len(lengths):.1f}, "
+                        f"max {max(lengths)} (max_length {max_length})")
+
+    def train_lengths(self) -> list[int]:
+        return [len(s["input_ids"]) for s in self.train_dataset]
+
+    def collate(self, samples: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        if self.packing:
+            return batching.collate_packed(samples)
+        return batching.collate_padded(
+            samples, pad_id=self.processor.pad_token_id, side=self.cfg.tokenizer.padding_side,
+            quantile=self.cfg.tokenizer.padding_quantile, max_length=self.cfg.tokenizer.max_length)
+
+    def collate_train(self, samples):
+        return self.collate(samples)
+
+    # ---- model --------------------------------------------------------------------------
+    def max_position_embeddings(self) -> int | None:
+        self.config = backbone_config(self.cfg)
+        return max_positions(self.config)
+
+    def build_model(self, load_kwargs: dict[str, Any]) -> torch.nn.Module:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        cfg = self.cfg
+        tokenizer = AutoTokenizer.from_pretrained(
+            cfg.llm_backbone, revision=cfg.environment.huggingface_branch,
+            trust_remote_code=cfg.environment.trust_remote_code, **json_kwargs(cfg.tokenizer.tokenizer_kwargs))
+        ensure_pad_token(tokenizer)
+        tokenizer.padding_side = cfg.tokenizer.padding_side
+        self.logs.train(f"chat template: {set_chat_template(tokenizer, cfg)}")
+        self.processor = tokenizer
+        model = AutoModelForCausalLM.from_pretrained(cfg.llm_backbone, config=self.config or backbone_config(cfg),
+                                                     **load_kwargs)
+        self.packing = self._packing_supported(model)
+        self.logs.train("batches: padding-free packing (sequences concatenated, positions restart per sequence)"
+                        if self.packing else
+                        f"batches: padded to the {cfg.tokenizer.padding_quantile:g} length quantile, "
+                        f"{cfg.tokenizer.padding_side} side")
+        return model
+
+    def _packing_supported(self, model) -> bool:
+        """Packing is exact only where transformers builds the mask from packed position_ids."""
+        attn = getattr(model.config, "_attn_implementation", None)
+        return (self.cfg.training.batch_size > 1
+                and attn in batching.PACKING_ATTENTION
+                and type(model).__module__.startswith("transformers.")  # not remote code we cannot vouch for
+                and "position_ids" in inspect.signature(model.forward).parameters)
+
+    def forward_losses(self, model, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        with self.autocast():
+            logits = model(**batching.model_inputs(batch), use_cache=False).logits
+        return batching.token_losses(logits, batch["labels"])
+
+    def training_loss(self, model, batch) -> torch.Tensor:
+        losses, mask = self.forward_losses(model, batch)
+        n = int(batch["sample_ids"].max()) + 1
+        return batching.reduce_loss(losses, mask, batch["sample_ids"], n, self.cfg.training.loss_function)
+
+    # ---- evaluation ---------------------------------------------------------------------
+    @torch.no_grad()
+    def sample_losses(self, model, report) -> list[float]:
+        """Mean answer-token loss of every validation sample, and their token counts."""
+        bs = self.inference_batch_size()
+        sums, counts = [], []
+        for start in range(0, len(self.validation_dataset), bs):
+            chunk = self.validation_dataset[start:start + bs]
+            batch = {k: v.to(self.device) for k, v in self.collate(chunk).items()}
+            losses, mask = self.forward_losses(model, batch)
+            s, c = batching.per_sample_sums(losses, mask, batch["sample_ids"], len(chunk))
+            sums += s.tolist()
+            counts += c.tolist()
+            report(min(1.0, (start + bs) / len(self.validation_dataset)) * 0.5)
+        return sums, counts
+
+    def evaluate(self, model, context: EvalContext) -> Evaluation:
+        model.eval()
+        selected = self.cfg.prediction.metrics or []
+        sums, counts = self.sample_losses(model, context.report)
+        token_mean = sum(sums) / max(1.0, sum(counts))
+        sample_means = [s / c if c else float("nan") for s, c in zip(sums, counts)]
+        labelled = [m for m in sample_means if not math.isnan(m)]
+        loss = (sum(labelled) / max(1, len(labelled))
+                if self.cfg.training.loss_function == "SampleAveragedCrossEntropy" else token_mean)
+        table = pd.DataFrame({
+            "prompt": [s.messages[-1]["content"] if s.messages else "" for s in self.validation_samples],
+            "target": [s.answer for s in self.validation_samples],
+            "loss": sample_means,
+        })
+        result = Evaluation(loss=loss)
+        if "Perplexity" in selected:
+            result.metrics["Perplexity"] = text_metrics.perplexity(token_mean)
+            table["Perplexity"] = [text_metrics.perplexity(m) if not math.isnan(m) else float("nan")
+                                   for m in sample_means]
+        if any(m in selected for m in GENERATED_METRICS):
+            predictions = self.generate(model, [s["prompt_ids"] for s in self.validation_dataset],
+                                        lambda f: context.report(0.5 + 0.5 * f))
+            table["prediction"] = predictions
+            targets = table["target"].tolist()
+            if "BLEU" in selected:
+                result.metrics["BLEU"] = text_metrics.corpus_bleu(predictions, targets)
+                table["BLEU"] = [text_metrics.sentence_bleu(p, t) for p, t in zip(predictions, targets)]
+            if "QA_Accuracy" in selected:
+                result.metrics["QA_Accuracy"] = text_metrics.qa_accuracy(predictions, targets)
+                table["QA_Accuracy"] = [text_metrics.qa_correct(p, t) for p, t in zip(predictions, targets)]
+            if LLM_JUDGE in selected:
+                self._judge(table, result)
+        else:
+            table["prediction"] = None
+        model.train()
+        result.predictions = table
+        return result
+
+    def _judge(self, table: pd.DataFrame, result: Evaluation) -> None:
+        try:
+            from training.metrics import llm_judge
+        except ModuleNotFoundError as exc:
+            if exc.name != "training.metrics.llm_judge":
+                raise
+            result.failed[LLM_JUDGE] = "the judge module training.metrics.llm_judge is not installed in this build"
+            return
+        try:
+            scores, explanations = llm_judge.score(table["prompt"].tolist(), table["prediction"].tolist(),
+                                                   table["target"].tolist(), self.cfg)
+        except Exception as exc:  # a judge outage must not fail the training run
+            result.failed[LLM_JUDGE] = f"{type(exc).__name__}: {exc}"
+            return
+        table[LLM_JUDGE] = scores
+        table["judge_explanation"] = explanations
+        valid = [s for s in scores if s is not None and not math.isnan(s)]
+        if valid:
+            result.metrics[LLM_JUDGE] = sum(valid) / len(valid)
+        else:
+            result.failed[LLM_JUDGE] = "the judge returned no usable score"
+
+    @torch.no_grad()
+    def generate(self, model, prompts: list[list[int]], report=lambda f: None) -> list[str]:
+        """Batched generation with left padding and the prediction.* settings."""
+        pr, tok = self.cfg.prediction, self.processor
+        bs = self.inference_batch_size()
+        sampling = pr.temperature > 0
+        options = dict(max_new_tokens=pr.max_length_inference, min_new_tokens=pr.min_length_inference,
+                       num_beams=pr.num_beams, repetition_penalty=pr.repetition_penalty, do_sample=sampling,
+                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, use_cache=True)
+        if sampling:
+            options.update(temperature=pr.temperature, top_p=pr.top_p, top_k=pr.top_k or None)
+        else:  # keep model generation_config sampling defaults from leaking into greedy decoding
+            options.update(temperature=None, top_p=None, top_k=None)
+        outputs: list[str] = []
+        for start in range(0, len(prompts), bs):
+            chunk = prompts[start:start + bs]
+            width = max(len(p) for p in chunk)
+            ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in chunk], device=self.device)
+            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=self.device)
+            with self.autocast():
+                generated = model.generate(input_ids=ids, attention_mask=mask, **options)
+            outputs += [t.strip() for t in tok.batch_decode(generated[:, width:], skip_special_tokens=True)]
+            report(min(1.0, (start + bs) / len(prompts)))
+        return outputs
+
+    # ---- saving -------------------------------------------------------------------------
+    def save_model(self, model, out_dir: Path) -> None:
+        merged = merged_model(model)
+        merged.config.use_cache = True  # training turned the cache off for gradient checkpointing
+        merged.save_pretrained(str(out_dir), safe_serialization=True)
+        self.processor.save_pretrained(str(out_dir))
+
+
+PROBLEM = CausalLMProblem

@@ -1,0 +1,228 @@
+"""The fine-tuning recipe: one loop for every problem type (torchtune style).
+
+``FinetuneRecipe(run_dir).setup(); .train(); .cleanup()``. What differs between problem
+types is delegated to ``training.problems.<type>``; this file owns the optimizer, the
+schedule, gradient accumulation, clipping, evaluation cadence, checkpoints and logging.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from studio.atomic_io import write_atomic, write_json_atomic
+from studio.config import ExperimentConfig, dump_yaml, load_yaml, resolve
+from training import checkpoint, data, modeling, optim, sampler
+from training.problems import EvalContext, Evaluation, Problem, problem_class
+from training.run_folder import MetricsWriter, RunLogs, StatusWriter
+
+
+class FinetuneRecipe:
+    def __init__(self, run_dir: Path, *, resume: bool = False, status: StatusWriter | None = None,
+                 logs: RunLogs | None = None):
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.status = status or StatusWriter(self.run_dir)
+        self.logs = logs or RunLogs(self.run_dir)
+        self.metrics: MetricsWriter | None = None
+        self.last_eval: Evaluation | None = None
+        self.step = 0
+
+    # ---- setup: each component from one builder -------------------------------------------
+    def setup(self) -> None:
+        self.status.update("Starting", stage="loading config", progress=0.0)
+        self.logs.capture_warnings()
+        self.device = modeling.pick_device()
+        self._log_system()
+        cfg = self._load_config()
+        self.problem: Problem = problem_class(cfg.problem_type)(cfg, self.logs, self.device)
+        self.cfg = cfg = self._resolve(cfg)
+        self.problem.cfg = cfg
+        self._seed(cfg.environment.seed)
+
+        self.status.update(stage="loading data")
+        train, validation, notes = data.load_splits(cfg, self.problem.required_columns(), cfg.environment.seed)
+        for note in notes:
+            self.logs.train(note)
+        self.logs.train(f"data: {len(train.frame)} training rows, {len(validation.frame)} validation rows")
+
+        self.status.update(stage="loading model")
+        self.autocast_dtype, needs_scaler, sentence = modeling.precision(cfg, self.device)
+        self.logs.system(sentence)
+        self.problem.autocast_dtype = self.autocast_dtype
+        load_kwargs = modeling.load_kwargs(cfg, self.device)
+        self.logs.system(f"attention implementation: {load_kwargs['attn_implementation']}")
+        model = self.problem.build_model(load_kwargs)
+        if "quantization_config" not in load_kwargs:
+            model.to(self.device)
+        self.model = modeling.apply_training_mode(
+            model, cfg, task_type=self.problem.lora_task_type, head_modules=self.problem.head_modules,
+            exclude=self.problem.lora_exclude, logs=self.logs)
+
+        self.status.update(stage="preparing data")
+        self.problem.build_datasets(train, validation)
+        self.lengths = self.problem.train_lengths() if cfg.training.use_length_based_sampler else None
+
+        tr = cfg.training
+        n_batches = math.ceil(self.problem.train_size() / tr.batch_size)
+        self.steps_per_epoch = math.ceil(n_batches / tr.grad_accumulation)
+        self.total_steps = max(1, math.ceil(tr.epochs * self.steps_per_epoch))
+        self.eval_every = (self.total_steps if tr.train_validation_data
+                           else max(1, round(tr.evaluation_epochs * self.steps_per_epoch)))
+        self.optimizer = optim.build_optimizer(self.model, cfg)
+        self.scheduler = optim.build_scheduler(self.optimizer, cfg, self.steps_per_epoch, self.total_steps)
+        self.scaler = torch.amp.GradScaler("cuda") if needs_scaler else None
+        if self.resume:
+            self.step = checkpoint.load_last(self.run_dir / "checkpoint" / "last", self.model, self.optimizer,
+                                             self.scheduler, self.scaler)
+            self.logs.train(f"resumed from checkpoint/last at step {self.step}/{self.total_steps}")
+        self.metrics = MetricsWriter(self.run_dir, keep_until_step=self.step if self.resume else None)
+        self.logs.train(f"plan: {tr.epochs:g} epochs x {self.steps_per_epoch} optimizer steps "
+                        f"(batch {tr.batch_size}, grad accumulation {tr.grad_accumulation}), "
+                        f"evaluation every {self.eval_every} steps")
+
+    def _load_config(self) -> ExperimentConfig:
+        text = (self.run_dir / "config.yaml").read_text(encoding="utf-8")
+        if not self.resume and not (self.run_dir / "config.input.yaml").exists():
+            write_atomic(self.run_dir / "config.input.yaml", text)
+        return load_yaml(text)
+
+    def _resolve(self, cfg: ExperimentConfig) -> ExperimentConfig:
+        cfg, notes = resolve(cfg, max_position_embeddings=self.problem.max_position_embeddings())
+        for note in notes:
+            self.logs.train(f"config: {note}")
+        write_atomic(self.run_dir / "config.yaml", dump_yaml(cfg))
+        return cfg
+
+    def _seed(self, seed: int) -> None:
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        self.logs.system(f"seed {seed}")
+
+    def _log_system(self) -> None:
+        import peft
+        import psutil
+        import transformers
+
+        self.logs.system(f"pid {os.getpid()}, python {platform.python_version()}, torch {torch.__version__}, "
+                         f"transformers {transformers.__version__}, peft {peft.__version__}")
+        memory = psutil.virtual_memory()
+        self.logs.system(f"device {self.device}; {os.cpu_count()} CPUs, {memory.total / 2**30:.1f} GiB RAM "
+                         f"({memory.available / 2**30:.1f} GiB free)")
+        if self.device.type == "cuda":
+            props = torch.cuda.get_device_properties(self.device)
+            self.logs.system(f"GPU {props.name}, {props.total_memory / 2**30:.1f} GiB")
+
+    # ---- the loop --------------------------------------------------------------------------
+    def train(self) -> None:
+        cfg, tr = self.cfg, self.cfg.training
+        if tr.evaluate_before_training and self.step == 0:
+            self.evaluate(final=False)
+        self.status.update("Training", stage=self._stage(), progress=self._progress())
+        log_every = max(1, self.total_steps // 20)
+        started, tokens = time.time(), 0
+        while self.step < self.total_steps:
+            epoch = self.step // self.steps_per_epoch
+            batches = sampler.epoch_batches(self.problem.train_size(), tr.batch_size, cfg.environment.seed,
+                                            epoch, self.lengths)
+            groups = [batches[i:i + tr.grad_accumulation] for i in range(0, len(batches), tr.grad_accumulation)]
+            if self.step % self.steps_per_epoch == 0:
+                self.logs.train(f"epoch {epoch + 1}/{math.ceil(tr.epochs)} begins")
+            for group in groups[self.step % self.steps_per_epoch:]:
+                loss = self._optimizer_step(group)
+                tokens += sum(self._n_tokens(i) for batch in group for i in batch)
+                self.step += 1
+                epoch_f = self.step / self.steps_per_epoch
+                self.metrics.log(self.step, epoch_f, "train", "loss", loss)
+                self.metrics.log(self.step, epoch_f, "train", "lr", self.scheduler.get_last_lr()[0])
+                self.status.update(stage=self._stage(), progress=self._progress())
+                if self.step % log_every == 0:
+                    self.logs.train(f"{self._stage()}: train loss {loss:.4f}, lr {self.scheduler.get_last_lr()[0]:.3g}"
+                                    f", {tokens / max(1e-9, time.time() - started):.0f} tokens/s")
+                done = self.step >= self.total_steps
+                if done or self.step % self.eval_every == 0:
+                    self.evaluate(final=done)
+                    self.status.update("Training", stage=self._stage(), progress=self._progress())
+                if done:
+                    break
+
+    def _optimizer_step(self, group: list[list[int]]) -> float:
+        """Forward/backward every micro-batch of the group, then one clipped optimizer step."""
+        total = 0.0
+        for indices in group:
+            batch = self.problem.collate_train([self.problem.train_sample(i) for i in indices])
+            batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+            loss = self.problem.training_loss(self.model, batch) / len(group)
+            (self.scaler.scale(loss) if self.scaler else loss).backward()
+            total += float(loss.detach())
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)
+        if self.cfg.training.gradient_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.training.gradient_clip)
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return total
+
+    def _n_tokens(self, index: int) -> int:
+        return self.lengths[index] if self.lengths is not None else 0
+
+    def evaluate(self, *, final: bool) -> Evaluation:
+        epoch = self.step / self.steps_per_epoch
+        self.status.update("Validation", stage=f"validation at step {self.step}/{self.total_steps}")
+        result = self.problem.evaluate(self.model, EvalContext(step=self.step, epoch=epoch, final=final))
+        self.metrics.log(self.step, epoch, "validation", "loss", result.loss)
+        for name, value in result.metrics.items():
+            self.metrics.log(self.step, epoch, "validation", name, value)
+        shown = ", ".join([f"loss {result.loss:.4f}"] + [f"{k} {v:.4f}" for k, v in result.metrics.items()])
+        self.logs.train(f"validation at step {self.step} (epoch {epoch:.2f}): {shown}")
+        for name, reason in result.failed.items():
+            self.logs.train(f"metric {name} failed: {reason}")
+        self.last_eval = result
+        if self.step > 0:
+            checkpoint.save_last(self.run_dir / "checkpoint" / "last", self.model, self.optimizer,
+                                 self.scheduler, self.scaler, self.step)
+        return result
+
+    # ---- outputs ------------------------------------------------------------------------
+    def save(self) -> None:
+        self.status.update(stage="saving model", progress=0.97)
+        ckpt = self.run_dir / "checkpoint"
+        self.problem.save_model(self.model, ckpt / "model")
+        if self.cfg.architecture.training_mode in ("lora", "qlora"):
+            self.model.save_pretrained(str(ckpt / "adapter"))
+        self.logs.train(f"saved the merged model to {ckpt / 'model'}")
+        result = self.last_eval
+        if result is not None:
+            if result.predictions is not None:
+                result.predictions.to_parquet(self.run_dir / "predictions.parquet", index=False)
+            final = {"loss": result.loss, **result.metrics}
+            write_json_atomic(self.run_dir / "final_metrics.json", final)
+        self.status.update("Completed", stage="completed", progress=1.0)
+        self.logs.train("run completed")
+
+    def cleanup(self) -> None:
+        if self.metrics is not None:
+            self.metrics.close()
+        if getattr(self, "device", None) is not None and self.device.type == "cuda":
+            self.logs.system(f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
+        self.logs.close()
+
+    def _progress(self) -> float:
+        return 0.95 * self.step / self.total_steps
+
+    def _stage(self) -> str:
+        epochs = math.ceil(self.cfg.training.epochs)
+        epoch = min(epochs, max(0, self.step - 1) // self.steps_per_epoch + 1)
+        return f"epoch {epoch}/{epochs}, step {self.step}/{self.total_steps}"

@@ -1,0 +1,159 @@
+"""Rows to chat-formatted, tokenized prompt/answer samples (causal LM; reusable by multimodal).
+
+A sample is a prompt history (``[{role, content}, ...]``) and the answer the model
+must learn. The chat template renders both; only answer tokens carry labels.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from studio.config import ExperimentConfig
+from studio.config.templates import DEFAULT_CHAT_TEMPLATE
+from training.errors import DatasetError, RunError
+
+IGNORE_INDEX = -100
+OUTPUT_JOIN = "\n"  # several output columns become one answer, one column per line
+
+
+@dataclass
+class TextSample:
+    messages: list[dict[str, str]]  # the prompt: system/user/assistant turns before the answer
+    answer: str
+    row: int  # index of the source row (several samples per row when unrolling)
+
+
+def output_columns(cfg: ExperimentConfig) -> list[str]:
+    out = cfg.dataset.output_column
+    if out is None:
+        return []
+    return [out] if isinstance(out, str) else list(out)
+
+
+def conversation_column(cfg: ExperimentConfig, columns) -> str:
+    """Unrolling reads input_column, or a ``messages`` column when input_column is absent."""
+    if cfg.dataset.input_column in columns:
+        return cfg.dataset.input_column
+    if "messages" in columns:
+        return "messages"
+    return cfg.dataset.input_column  # reported missing by the column check
+
+
+def required_text_columns(cfg: ExperimentConfig, columns=()) -> list[str]:
+    ds = cfg.dataset
+    if ds.unroll_conversations:
+        cols = [conversation_column(cfg, columns)]
+    else:
+        cols = [ds.input_column] + output_columns(cfg)
+    if ds.system_column:
+        cols.append(ds.system_column)
+    return cols
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def parse_conversation(value: Any, row: int, column: str) -> list[dict[str, str]]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"row {row}, column {column!r}: not a JSON list of messages ({exc.msg})") from None
+    if hasattr(value, "tolist"):  # numpy arrays from parquet
+        value = value.tolist()
+    if not isinstance(value, list):
+        raise DatasetError(f"row {row}, column {column!r}: expected a list of {{role, content}} messages")
+    messages = []
+    for turn in value:
+        if not isinstance(turn, dict) or "role" not in turn or "content" not in turn:
+            raise DatasetError(f"row {row}, column {column!r}: every message needs 'role' and 'content'")
+        role = str(turn["role"])
+        if role not in ("system", "user", "assistant"):
+            raise DatasetError(f"row {row}, column {column!r}: unknown role {role!r} "
+                               "(use system, user or assistant)")
+        messages.append({"role": role, "content": _cell_text(turn["content"])})
+    return messages
+
+
+def rows_to_samples(frame: pd.DataFrame, cfg: ExperimentConfig) -> list[TextSample]:
+    ds = cfg.dataset
+    samples: list[TextSample] = []
+    outputs = output_columns(cfg)
+    conv_col = conversation_column(cfg, frame.columns)
+    for row, record in enumerate(frame.to_dict("records")):
+        system = _cell_text(record.get(ds.system_column)) if ds.system_column else ""
+        if ds.unroll_conversations:
+            history = parse_conversation(record[conv_col], row, conv_col)
+            if system and not any(m["role"] == "system" for m in history):
+                history = [{"role": "system", "content": system}] + history
+            for i, turn in enumerate(history):
+                if turn["role"] == "assistant" and any(m["role"] == "user" for m in history[:i]):
+                    samples.append(TextSample(history[:i], turn["content"], row))
+        else:
+            messages = ([{"role": "system", "content": system}] if system else [])
+            messages.append({"role": "user", "content": _cell_text(record[ds.input_column])})
+            answer = OUTPUT_JOIN.join(_cell_text(record[c]) for c in outputs)
+            samples.append(TextSample(messages, answer, row))
+    if not samples:
+        raise DatasetError(f"{conv_col!r}: no assistant turn after a user turn in any conversation"
+                           if ds.unroll_conversations else "no rows to train on")
+    return samples
+
+
+def set_chat_template(tokenizer, cfg: ExperimentConfig) -> str:
+    """Install the configured template on the tokenizer; returns a description for train.log."""
+    choice = cfg.tokenizer.chat_template
+    if choice is None:
+        tokenizer.chat_template = DEFAULT_CHAT_TEMPLATE
+        return "Studio default chat template"
+    if choice == "model":
+        if not getattr(tokenizer, "chat_template", None):
+            raise RunError(f"tokenizer.chat_template: 'model' but the tokenizer of {cfg.llm_backbone} has no "
+                           "chat template; leave it null for the Studio default or give a Jinja2 template")
+        return "the model's own chat template"
+    tokenizer.chat_template = choice
+    return "custom chat template"
+
+
+def render(tokenizer, messages: list[dict[str, str]], answer: str) -> tuple[str, str]:
+    """(prompt text ending with the generation prompt, answer text including its end-of-turn marker)."""
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": answer}], tokenize=False)
+    if full.startswith(prompt):
+        return prompt, full[len(prompt):]
+    # Templates that render the last turn differently: append the answer and end-of-sequence ourselves.
+    return prompt, answer + (tokenizer.eos_token or "")
+
+
+def encode(tokenizer, sample: TextSample, max_length: int) -> dict[str, list[int]]:
+    """Token ids with labels on answer tokens only, truncated to max_length keeping the answer.
+
+    The prompt loses tokens from its left (oldest history first); only an answer longer than
+    max_length - 1 is cut, from its right.
+    """
+    prompt_text, answer_text = render(tokenizer, sample.messages, sample.answer)
+    prompt = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+    answer = tokenizer(answer_text, add_special_tokens=False)["input_ids"]
+    if len(prompt) + len(answer) > max_length:
+        answer = answer[:max_length - 1]
+        keep = max_length - len(answer)
+        prompt = prompt[-keep:] if keep > 0 else []
+    return {
+        "input_ids": prompt + answer,
+        "labels": [IGNORE_INDEX] * len(prompt) + answer,
+        "prompt_ids": prompt,
+    }
+
+
+def ensure_pad_token(tokenizer) -> None:
+    if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token is None:
+            raise RunError("the tokenizer has neither a padding nor an end-of-sequence token; set one in "
+                           "tokenizer.tokenizer_kwargs, e.g. {\"pad_token\": \"<pad>\"}")
+        tokenizer.pad_token = tokenizer.eos_token
