@@ -1,0 +1,118 @@
+"""Load a trained model folder (merged model or peft adapter) for serving, on the chosen device."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ModelLoadError(RuntimeError):
+    """The folder given to --model cannot be served; the message says why and what to pass instead."""
+
+
+GENERATE = "generate"
+CLASSIFY_TEXT = "classify_text"
+CLASSIFY_IMAGE = "classify_image"
+
+
+@dataclass
+class LoadedModel:
+    kind: str  # GENERATE, CLASSIFY_TEXT or CLASSIFY_IMAGE
+    model: Any
+    tokenizer: Any = None  # text models
+    image_processor: Any = None  # image classifiers
+    labels: dict[int, str] = field(default_factory=dict)
+    device: str = "cpu"
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"--device {device}: no CUDA GPU is visible; use --device cpu")
+    return device
+
+
+def model_kind(model_dir: Path) -> str:
+    """What the folder holds, read from config.json (or the adapter's base model)."""
+    config_path = model_dir / "config.json"
+    if not config_path.exists():
+        return GENERATE  # adapter folders carry no config.json; studio adapters are causal LMs
+    architectures = json.loads(config_path.read_text()).get("architectures") or []
+    for arch in architectures:
+        if arch.endswith("ForSequenceClassification"):
+            return CLASSIFY_TEXT
+        if arch.endswith("ForImageClassification"):
+            return CLASSIFY_IMAGE
+        if arch.endswith("ForObjectDetection"):
+            raise ModelLoadError(f"{model_dir}: object detection models cannot be served")
+    return GENERATE
+
+
+def is_adapter(model_dir: Path) -> bool:
+    return (model_dir / "adapter_config.json").exists()
+
+
+def load(model_path: str | Path, device: str = "auto") -> LoadedModel:
+    import torch
+
+    model_dir = Path(model_path).expanduser().resolve()
+    if not model_dir.is_dir():
+        raise ModelLoadError(f"--model {model_path}: no such folder")
+    if not ((model_dir / "config.json").exists() or is_adapter(model_dir)):
+        raise ModelLoadError(f"--model {model_path}: neither a model (config.json) nor a peft adapter "
+                             "(adapter_config.json) folder")
+    device = resolve_device(device)
+    dtype = torch.float32
+    if device.startswith("cuda"):
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    kind = model_kind(model_dir)
+    if kind == CLASSIFY_IMAGE:
+        from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+        model = AutoModelForImageClassification.from_pretrained(str(model_dir), dtype=dtype)
+        loaded = LoadedModel(kind, model, image_processor=AutoImageProcessor.from_pretrained(str(model_dir)))
+    elif kind == CLASSIFY_TEXT:
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), dtype=dtype)
+        loaded = LoadedModel(kind, model, tokenizer=_tokenizer(model_dir))
+    elif is_adapter(model_dir):
+        loaded = LoadedModel(kind, _merged_adapter(model_dir, dtype), tokenizer=_tokenizer(model_dir))
+    else:
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
+        loaded = LoadedModel(kind, model, tokenizer=_tokenizer(model_dir))
+    loaded.model.to(device).eval()
+    loaded.device = device
+    loaded.labels = {int(k): str(v) for k, v in (loaded.model.config.id2label or {}).items()}
+    return loaded
+
+
+def _merged_adapter(adapter_dir: Path, dtype):
+    """Base model + adapter, merged so generation runs at full speed without peft hooks."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base_name = json.loads((adapter_dir / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    if not base_name:
+        raise ModelLoadError(f"{adapter_dir}/adapter_config.json has no base_model_name_or_path")
+    base = AutoModelForCausalLM.from_pretrained(base_name, dtype=dtype)
+    return PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+
+
+def _tokenizer(model_dir: Path):
+    from transformers import AutoTokenizer
+
+    source = model_dir
+    if not any((model_dir / f).exists() for f in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")):
+        # An adapter folder saved without its tokenizer: the base model's tokenizer is the right one.
+        source = json.loads((model_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
+    tokenizer = AutoTokenizer.from_pretrained(str(source))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer

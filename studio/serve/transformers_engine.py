@@ -1,0 +1,203 @@
+"""Chat generation and classification with a transformers model, one request at a time."""
+from __future__ import annotations
+
+import base64
+import io
+import threading
+from dataclasses import dataclass
+from typing import Iterator
+
+from .model_loading import CLASSIFY_IMAGE, LoadedModel
+from .stop_sequences import StopScanner
+
+
+class RequestError(ValueError):
+    """A request the model cannot answer as asked; becomes an HTTP 400 naming ``param``."""
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass
+class SamplingParams:
+    max_tokens: int | None = None
+    temperature: float = 1.0
+    top_p: float = 1.0
+    stop: list[str] | None = None
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def as_dict(self) -> dict:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "total_tokens": self.prompt_tokens + self.completion_tokens}
+
+
+class GenerationStream:
+    """Iterate text deltas; afterwards ``finish_reason`` and ``usage`` describe what happened."""
+
+    def __init__(self, deltas: Iterator[str]):
+        self._deltas = deltas
+        self.finish_reason = "stop"
+        self.usage = Usage()
+
+    def __iter__(self) -> Iterator[str]:
+        return self._deltas
+
+
+def message_text(content) -> str:
+    """The text of an OpenAI message content: a string or a list of typed parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+
+
+def message_images(content) -> list[bytes]:
+    if not isinstance(content, list):
+        return []
+    images = []
+    for part in content:
+        if part.get("type") != "image_url":
+            continue
+        url = (part.get("image_url") or {}).get("url", "")
+        if not url.startswith("data:") or "," not in url:
+            raise RequestError("images must be sent as base64 data URIs (data:image/png;base64,...)",
+                               "messages.content.image_url")
+        images.append(base64.b64decode(url.split(",", 1)[1]))
+    return images
+
+
+class TransformersGenerator:
+    def __init__(self, loaded: LoadedModel, chat_template: str):
+        self.loaded = loaded
+        self.tokenizer = loaded.tokenizer
+        self.chat_template = None if self.tokenizer.chat_template else chat_template
+        self.max_positions = getattr(loaded.model.config, "max_position_embeddings", None) or 2048
+        # One model, one forward at a time: concurrent generate() calls would only thrash the device.
+        self.lock = threading.Lock()
+
+    def prompt_ids(self, messages: list[dict]):
+        conversation = [{"role": m["role"], "content": message_text(m.get("content"))} for m in messages]
+        text = self.tokenizer.apply_chat_template(
+            conversation, chat_template=self.chat_template, add_generation_prompt=True, tokenize=False)
+        return self.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+
+    def stream(self, messages: list[dict], params: SamplingParams) -> GenerationStream:
+        input_ids = self.prompt_ids(messages)
+        prompt_len = input_ids.shape[1]
+        room = self.max_positions - prompt_len
+        if room <= 0:
+            raise RequestError(f"the prompt has {prompt_len} tokens; this model's context length is "
+                               f"{self.max_positions}", "messages")
+        max_new = min(params.max_tokens or room, room)
+        result = GenerationStream(iter(()))
+        result.usage.prompt_tokens = prompt_len
+        result._deltas = self._run(input_ids, max_new, params, result)
+        return result
+
+    def _run(self, input_ids, max_new: int, params: SamplingParams, result: GenerationStream) -> Iterator[str]:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        cancel = threading.Event()
+
+        class Cancelled(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return cancel.is_set()
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        sampling = params.temperature > 0
+        kwargs = dict(
+            input_ids=input_ids.to(self.loaded.device),
+            attention_mask=torch.ones_like(input_ids).to(self.loaded.device),
+            max_new_tokens=max_new, do_sample=sampling, streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([Cancelled()]),
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+        if sampling:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
+        output: dict = {}
+        errors: list[BaseException] = []
+
+        def generate():
+            try:
+                with torch.inference_mode():
+                    output["ids"] = self.loaded.model.generate(**kwargs)
+            except BaseException as exc:  # surfaced to the request thread below
+                errors.append(exc)
+                streamer.end()
+
+        scanner = StopScanner(params.stop)
+        with self.lock:
+            worker = threading.Thread(target=generate, daemon=True)
+            worker.start()
+            try:
+                for delta in streamer:
+                    text = scanner.feed(delta)
+                    if text:
+                        yield text
+                    if scanner.stopped:
+                        cancel.set()
+                tail = scanner.flush()
+                if tail:
+                    yield tail
+            finally:
+                cancel.set()  # also when the client went away mid-stream
+                worker.join()
+        if errors:
+            raise errors[0]
+        new_ids = output["ids"][0, input_ids.shape[1]:].tolist()
+        result.usage.completion_tokens = len(new_ids)
+        ended_on_eos = bool(new_ids) and new_ids[-1] in _eos_ids(self.loaded.model, self.tokenizer)
+        if not scanner.stopped and not ended_on_eos and len(new_ids) >= max_new:
+            result.finish_reason = "length"
+
+
+def _eos_ids(model, tokenizer) -> set[int]:
+    eos = model.generation_config.eos_token_id
+    ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return ids
+
+
+class TransformersClassifier:
+    """Answers a chat with the top label; the probabilities of every label ride along."""
+
+    def __init__(self, loaded: LoadedModel):
+        self.loaded = loaded
+        self.lock = threading.Lock()
+
+    def classify(self, messages: list[dict]) -> tuple[str, dict[str, float], Usage]:
+        import torch
+
+        users = [m for m in messages if m["role"] == "user"]
+        if not users:
+            raise RequestError("a classification model needs a user message to classify", "messages")
+        content = users[-1].get("content")
+        usage = Usage()
+        if self.loaded.kind == CLASSIFY_IMAGE:
+            from PIL import Image
+
+            images = message_images(content)
+            if not images:
+                raise RequestError("an image classifier needs an image_url part in the last user message",
+                                   "messages")
+            pixels = [Image.open(io.BytesIO(data)).convert("RGB") for data in images[:1]]
+            inputs = self.loaded.image_processor(images=pixels, return_tensors="pt")
+        else:
+            inputs = self.loaded.tokenizer(message_text(content), return_tensors="pt", truncation=True)
+            usage.prompt_tokens = int(inputs["input_ids"].shape[1])
+        inputs = {k: v.to(self.loaded.device) for k, v in inputs.items()}
+        with self.lock, torch.inference_mode():
+            logits = self.loaded.model(**inputs).logits[0].float()
+        probs = torch.softmax(logits, dim=-1).tolist()
+        named = {self.loaded.labels.get(i, str(i)): p for i, p in enumerate(probs)}
+        top = max(named, key=named.get)
+        return top, named, usage
