@@ -221,6 +221,11 @@ class Supervisor:
 
     def _poll(self, run: _LiveRun) -> None:
         exit_code, alive = self._exit_state(run)
+        if alive and not run.delete_when_done and self.store.experiments.get(run.experiment_id) is None:
+            # The row was deleted behind the runner's back (a cheap in-memory read):
+            # stop the orphaned run and remove its folder too.
+            run.delete_when_done = True
+            self._stop(run.experiment_id)
         if alive:
             if run.kill_at is not None and time.time() >= run.kill_at:
                 self._signal_group(run, signal.SIGKILL)
@@ -513,7 +518,16 @@ class Supervisor:
         return paths.run_dir(experiment_id, self.home)
 
     def _update(self, experiment_id: str, changes: dict) -> None:
-        self.store.experiments.update(experiment_id, **changes)
+        try:
+            self.store.experiments.update(experiment_id, **changes)
+        except NotFoundError:
+            # The row was deleted behind the runner's back: forget the run rather than
+            # fail on every tick; its process group is still stopped if it was live.
+            run = self._live.get(experiment_id)
+            if run is not None:
+                run.delete_when_done = True
+                self._stop(experiment_id)
+            return
         self._notify(experiment_id, changes)
 
     def _remove(self, experiment_id: str) -> None:

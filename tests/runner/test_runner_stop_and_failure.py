@@ -64,6 +64,7 @@ def test_run_that_ignores_sigterm_is_killed_after_the_grace_period(store, studio
     pid = store.experiments.get(experiment_id)["pid"]
     asked = time.monotonic()
     supervisor.stop(experiment_id)
+    assert time.monotonic() - asked < 0.2, "stop() must not wait for the process"
     time.sleep(0.3)
     assert pid_alive(pid), "SIGTERM alone should not end this run"
     wait_for(lambda: status_of(store, experiment_id) == "Stopped", message="run stopped")
@@ -122,3 +123,17 @@ def test_delete_of_a_finished_run_is_immediate(store, studio_home, add_experimen
     supervisor.delete(experiment_id)
     assert store.experiments.get(experiment_id) is None
     assert not (studio_home / "runs" / experiment_id).exists()
+
+
+def test_run_whose_row_was_deleted_behind_the_runner_is_stopped_and_cleaned_up(
+        store, studio_home, add_experiment, make_supervisor):
+    experiment_id = add_experiment("spawn_child")
+    supervisor = make_supervisor()
+    supervisor.submit(experiment_id)
+    run_dir = studio_home / "runs" / experiment_id
+    wait_for((run_dir / "child.pid").exists, message="the run's child process")
+    child = int((run_dir / "child.pid").read_text())
+    store.experiments.delete(experiment_id)
+    wait_for(lambda: not run_dir.exists(), message="run folder removed")
+    wait_for(lambda: not pid_alive(child), timeout=5, message="the child to die")
+    assert supervisor.running_ids() == []
