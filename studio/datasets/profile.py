@@ -61,6 +61,16 @@ def is_conversation(value: Any) -> bool:
             and all(isinstance(m, dict) and "role" in m and "content" in m for m in value))
 
 
+def _is_json_object(value: Any) -> bool:
+    """Text holding a JSON object, e.g. a COCO annotation exported as a string."""
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(value), dict)
+    except json.JSONDecodeError:
+        return False
+
+
 def _kind(series: pd.Series, name: str, image_columns: list[str]) -> str:
     if name in image_columns:
         return "image"
@@ -69,7 +79,7 @@ def _kind(series: pd.Series, name: str, image_columns: list[str]) -> str:
         return "empty"
     if all(is_conversation(v) for v in values[:20]):
         return "conversation"
-    if any(is_nested(v) for v in values):
+    if any(is_nested(v) for v in values) or all(_is_json_object(v) for v in values[:20]):
         return "json"
     if pd.api.types.is_bool_dtype(series) or all(isinstance(v, bool) for v in values):
         return "boolean"
@@ -141,7 +151,7 @@ def suggest_columns(columns: list[dict], rows: int) -> dict:
         "system_column": system,
         "conversation_column": conversation,
         "looks_like_conversation": conversation is not None,
-        "problem_type": _problem_type(image, output_kind, output_info, rows),
+        "problem_type": _problem_type(image, input_column, output_kind, output_info, rows),
     }
 
 
@@ -149,10 +159,12 @@ def _looks_like_labels(column: dict, rows: int) -> bool:
     return 1 < column["unique"] <= MAX_CLASSES and column["unique"] <= max(2, rows // 2)
 
 
-def _problem_type(image, output_kind, output_info, rows) -> str:
+def _problem_type(image, input_column, output_kind, output_info, rows) -> str:
     if image:
         if output_kind == "json":
             return "object_detection"
+        if input_column is not None:  # a question about the image
+            return "multimodal_causal_language_modeling"
         if output_info is not None and _looks_like_labels(output_info, rows):
             return "image_classification"
         return "multimodal_causal_language_modeling"
