@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,6 +48,8 @@ MAX_CONCURRENT_SETTING = "max_concurrent_runs"
 GONE_AFTER_RESTART = "the app restarted and the training process was gone"
 # Where a resumable training state lives (run-folder contract).
 RESUME_CHECKPOINT = Path("checkpoint") / "last"
+# A deleted run folder is renamed to this prefix first, then removed in the background.
+TRASH_PREFIX = ".deleting-"
 
 CommandFactory = Callable[[dict], list[str]]
 ChangeCallback = Callable[[str, dict], None]
@@ -456,6 +459,9 @@ class Supervisor:
 
     # ------------------------------------------------------------------ restart recovery
     def _recover(self) -> None:
+        runs_root = self.home / "runs"
+        if runs_root.is_dir():  # folders a deletion left half removed when the app stopped
+            _delete_in_background(list(runs_root.glob(f"{TRASH_PREFIX}*")))
         queued = []
         for experiment in self.store.experiments.list():
             experiment_id = experiment["id"]
@@ -531,7 +537,17 @@ class Supervisor:
         self._notify(experiment_id, changes)
 
     def _remove(self, experiment_id: str) -> None:
-        shutil.rmtree(self._run_dir(experiment_id), ignore_errors=True)
+        run_dir = self._run_dir(experiment_id)
+        if run_dir.exists():
+            # Checkpoints can be gigabytes: rename now (instant, the run is gone for every
+            # reader) and delete the files off the caller's and the watcher's path.
+            trash = run_dir.with_name(f"{TRASH_PREFIX}{experiment_id}-{uuid.uuid4().hex[:6]}")
+            try:
+                run_dir.rename(trash)
+            except OSError:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            else:
+                _delete_in_background([trash])
         try:
             self.store.experiments.delete(experiment_id)
         except NotFoundError:
@@ -554,6 +570,12 @@ class Supervisor:
                 handle.write(f"[studio] {time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
         except OSError:
             pass
+
+
+def _delete_in_background(folders: list[Path]) -> None:
+    if folders:
+        threading.Thread(target=lambda: [shutil.rmtree(f, ignore_errors=True) for f in folders],
+                         name="studio-runner-delete", daemon=True).start()
 
 
 def _iso(timestamp: float, timespec: str = "seconds") -> str:

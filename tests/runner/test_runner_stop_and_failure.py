@@ -123,6 +123,7 @@ def test_delete_of_a_finished_run_is_immediate(store, studio_home, add_experimen
     supervisor.delete(experiment_id)
     assert store.experiments.get(experiment_id) is None
     assert not (studio_home / "runs" / experiment_id).exists()
+    wait_for(lambda: not any((studio_home / "runs").iterdir()), timeout=5, message="files removed")
 
 
 def test_run_whose_row_was_deleted_behind_the_runner_is_stopped_and_cleaned_up(
