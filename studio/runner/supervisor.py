@@ -216,10 +216,21 @@ class Supervisor:
 
     def _tick(self) -> None:
         for run in list(self._live.values()):
-            self._poll(run)
+            try:
+                self._poll(run)
+            except Exception:  # one unreadable run must not stop the others being watched
+                log.exception("watching experiment %s failed", run.experiment_id)
         slots = self.max_concurrent() - len(self._live)
         while slots > 0 and self._queue:
-            if self._launch(self._queue.popleft()):
+            experiment_id = self._queue.popleft()
+            try:
+                launched = self._launch(experiment_id)
+            except Exception as exc:  # e.g. an unwritable run folder: fail this run, keep going
+                log.exception("starting experiment %s failed", experiment_id)
+                self._fail_before_start(experiment_id, self._run_dir(experiment_id),
+                                        f"the runner could not start the training process: {exc}")
+                launched = False
+            if launched:
                 slots -= 1
 
     def _poll(self, run: _LiveRun) -> None:
@@ -324,11 +335,14 @@ class Supervisor:
 
     def _fail_before_start(self, experiment_id: str, run_dir: Path, reason: str) -> None:
         now = time.time()
-        if run_dir.is_dir():
+        reason = " ".join(reason.split())  # one line, like every status error
+        try:
             write_json_atomic(run_dir / "status.json", {
                 "status": FAILED, "stage": "not started", "progress": 0.0, "pid": None,
                 "started": None, "updated": _iso(now), "error": reason,
             })
+        except OSError:
+            pass  # the store row below still tells the user why
         self._update(experiment_id, {"status": FAILED, "stage": "not started", "error": reason,
                                      "finished": _iso(now), "pid": None})
 

@@ -6,7 +6,6 @@ import signal
 import sys
 from pathlib import Path
 
-import psutil
 import pytest
 
 from studio.runner import Supervisor

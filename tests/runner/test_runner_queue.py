@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from run_watch import read_events, status_of, wait_for
-from studio.runner import RunError, read_status
+from studio.runner import RunError, Supervisor, read_status
+from studio.store import Store
 
 
 def test_runs_start_in_submission_order_and_record_their_results(store, studio_home, add_experiment,
@@ -133,3 +135,20 @@ def test_run_that_exits_without_a_final_status_is_failed_and_status_json_agrees(
     row = store.experiments.get(experiment_id)
     assert row["error"].startswith("the training process exited with code 0 without reporting a final status")
     assert read_status(studio_home / "runs" / experiment_id)["status"] == "Failed"
+
+
+def test_engine_that_cannot_be_started_fails_the_run_and_the_queue_moves_on(store, studio_home, add_experiment):
+    broken, fine = add_experiment("complete"), add_experiment("complete")
+    supervisor = Supervisor(Store(studio_home), studio_home, poll_interval=0.1, gpus=[],
+                            command_factory=lambda e: [str(studio_home / "no-such-engine")] if e["id"] == broken
+                            else [sys.executable, "-c", "import sys; sys.exit(0)", e["id"]]).start()
+    try:
+        supervisor.submit(broken)
+        supervisor.submit(fine)
+        wait_for(lambda: status_of(store, fine) == "Failed", message="second run ended")
+        row = store.experiments.get(broken)
+        assert row["status"] == "Failed" and row["error"].startswith("could not start")
+        assert "no-such-engine" in row["error"]
+        assert read_status(studio_home / "runs" / broken)["status"] == "Failed"
+    finally:
+        supervisor.shutdown()
