@@ -14,6 +14,7 @@ from pathlib import Path
 
 from studio import paths
 from studio.atomic_io import write_atomic
+from studio.datasets import DatasetError, load_profile
 from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml
 from studio.runner.run_folder_reader import (SYSTEM_LOG, TERMINAL_STATUSES, TRAIN_LOG, read_status)
 from studio.store.records import new_id
@@ -98,6 +99,24 @@ class ExperimentService:
         row = self.store.experiments.require(experiment_id)
         config = self.config_of(row)
         return overrides_yaml(config.model_copy(update={"experiment_name": f"{row['name']}-copy"}))
+
+    def draft_for_dataset(self, dataset_id: str) -> str:
+        """Overrides YAML for a new experiment on a dataset: it, and the columns its profile suggests."""
+        data: dict = {"dataset": {"train_dataset_id": dataset_id}}
+        try:
+            suggested = load_profile(dataset_id, self.home).get("suggested") or {}
+        except DatasetError:
+            suggested = {}
+        problem_type = suggested.get("problem_type")
+        if problem_type:
+            data["problem_type"] = problem_type
+        for key in ("input_column", "output_column", "image_column", "system_column"):
+            if suggested.get(key):
+                data["dataset"][key] = suggested[key]
+        try:
+            return overrides_yaml(from_dict(data, check_rules=False))
+        except ConfigError:  # a suggestion the schema rejects: fall back to the dataset alone
+            return overrides_yaml(from_dict({"dataset": {"train_dataset_id": dataset_id}}, check_rules=False))
 
     def config_of(self, row: dict) -> ExperimentConfig:
         return load_yaml(row.get("config") or "")

@@ -23,6 +23,7 @@ NULL_CHOICE = "(none)"
 # Fields whose choices come from live data rather than the schema.
 DATASET_FIELDS = ("dataset.train_dataset_id", "dataset.validation_dataset_id")
 COLUMN_FIELDS = ("dataset.input_column", "dataset.output_column", "dataset.image_column")
+MULTI_COLUMN_FIELD = "dataset.output_column"  # several columns are concatenated
 BACKBONE_FIELD = "llm_backbone"
 METRICS_FIELD = "prediction.metrics"
 PROBLEM_TYPE_FIELD = "problem_type"
@@ -190,7 +191,7 @@ def apply_form(data: dict, values: list[Any]) -> dict:
 
 
 def to_widget(field: FormField, value: Any) -> Any:
-    if field.kind == "columns":
+    if field.kind == "columns" and field.path == MULTI_COLUMN_FIELD:
         if value is None:
             return []
         return list(value) if isinstance(value, list) else [value]
@@ -203,9 +204,9 @@ def to_widget(field: FormField, value: Any) -> Any:
 
 def from_widget(field: FormField, value: Any) -> Any:
     if field.kind == "columns":
+        if field.path != MULTI_COLUMN_FIELD:
+            return value or None
         values = [v for v in (value or []) if v not in (None, "")]
-        if field.path != "dataset.output_column":
-            return values[-1] if values else None
         if not values:
             return None
         return values[0] if len(values) == 1 else values

@@ -1,0 +1,34 @@
+"""Start Studio: ``python app.py [--port N] [--host H]``; data lives under STUDIO_HOME.
+
+Training runs are separate processes: they keep going when the browser tab closes or this
+app stops, and the app reattaches to them when it starts again.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from studio.paths import studio_home
+from studio.services.context import AppContext
+from studio.ui.app import build_app, css
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Studio: an open LLM fine-tuning studio")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    args = parser.parse_args(argv)
+
+    home = studio_home()
+    ctx = AppContext.open(home)
+    demo = build_app(ctx)
+    try:
+        demo.queue(default_concurrency_limit=8).launch(
+            server_name=args.host, server_port=args.port, css=css(), show_error=True,
+            allowed_paths=[str(home / "exports")], footer_links=[])
+    finally:
+        ctx.close()  # stops watching; the training processes keep running
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Datasets page: upload, list, preview with profile, delete, and New experiment from a dataset."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from studio.datasets import DatasetError, delete_dataset, experiments_using, import_dataset, load_profile, preview
+from studio.ui import project_bar
+from studio.ui.experiment_table import format_time
+from studio.ui.navigation import NAVIGATE_JS, new_experiment_url
+
+UPLOAD_TYPES = [".csv", ".parquet", ".json", ".jsonl", ".zip"]
+PREVIEW_ROWS = 20
+
+
+def build(ctx, page_blocks: gr.Blocks) -> dict:
+    gr.Markdown("# Datasets")
+    bar = project_bar.build(ctx)
+    with gr.Accordion("Upload a dataset", open=True):
+        with gr.Row(equal_height=True):
+            upload = gr.File(label="CSV, Parquet, JSON, JSONL or ZIP (images + annotations)",
+                             file_types=UPLOAD_TYPES, scale=2, elem_id="dataset-upload")
+            with gr.Column(scale=1):
+                name = gr.Textbox(label="Dataset name", placeholder="defaults to the file name",
+                                  elem_id="dataset-name")
+                import_button = gr.Button("Import", variant="primary", elem_id="dataset-import")
+        upload_message = gr.Markdown(elem_id="dataset-upload-message")
+    table = gr.Dataframe(interactive=False, show_label=False, elem_id="datasets-table", wrap=True)
+    ids = gr.State([])
+    selected = gr.State(None)
+    target = gr.Textbox(visible=False)
+    with gr.Column(visible=False) as detail:
+        detail_title = gr.Markdown(elem_id="dataset-title")
+        with gr.Row():
+            new_experiment = gr.Button("New experiment", variant="primary", scale=0, min_width=160,
+                                       elem_id="dataset-new-experiment")
+            delete = gr.Button("Delete dataset", variant="stop", scale=0, min_width=160, elem_id="dataset-delete")
+        with gr.Tabs():
+            with gr.Tab("Preview"):
+                rows = gr.Dataframe(interactive=False, show_label=False, wrap=True, elem_id="dataset-preview")
+            with gr.Tab("Profile"):
+                profile = gr.Markdown(elem_id="dataset-profile")
+    with gr.Column(visible=False, elem_classes=["studio-modal", "small"]) as confirm:
+        with gr.Column(elem_classes=["studio-modal-body"]):
+            confirm_text = gr.Markdown()
+            with gr.Row():
+                confirm_yes = gr.Button("Delete", variant="stop", elem_id="dataset-confirm-delete")
+                confirm_no = gr.Button("Cancel")
+
+    def draw():
+        project_id = ctx.current_project()["id"]
+        datasets = ctx.store.datasets.list(project_id)
+        frame = pd.DataFrame([{
+            "Name": d.get("name"), "Dataset ID": d["id"], "Rows": d.get("rows"),
+            "Columns": ", ".join(d.get("columns") or []), "Format": d.get("format"),
+            "Created": format_time(d.get("created")),
+        } for d in datasets], columns=["Name", "Dataset ID", "Rows", "Columns", "Format", "Created"])
+        return frame, [d["id"] for d in datasets]
+
+    def show(dataset_id):
+        row = ctx.store.datasets.get(dataset_id) if dataset_id else None
+        if row is None:
+            return gr.update(visible=False), "", None, ""
+        try:
+            frame = preview(dataset_id, PREVIEW_ROWS, ctx.home)
+            summary = _profile_md(load_profile(dataset_id, ctx.home))
+        except DatasetError as exc:
+            frame, summary = None, f"⚠ {exc}"
+        title = f"## {html.escape(row['name'])}\n<span class='studio-muted'>`{row['id']}` · {row.get('rows')} rows · " \
+                f"{html.escape(row.get('filename') or '')}</span>"
+        return gr.update(visible=True), title, frame, summary
+
+    def on_upload(file, given_name):
+        if file is None:
+            return "Choose a file first.", gr.skip(), gr.skip(), gr.skip()
+        path = Path(file if isinstance(file, str) else file.name)
+        filename = path.name
+        try:
+            row = import_dataset(ctx.store, path, filename, (given_name or "").strip() or Path(filename).stem,
+                                 ctx.current_project()["id"])
+        except DatasetError as exc:
+            return f"⚠ {exc}", gr.skip(), gr.skip(), gr.skip()
+        ctx.changes.bump()
+        frame, dataset_ids = draw()
+        return f"Imported **{html.escape(row['name'])}**: {row['rows']} rows.", frame, dataset_ids, row["id"]
+
+    def on_select(evt: gr.SelectData, dataset_ids):
+        if not evt.index or evt.index[0] >= len(dataset_ids):
+            return gr.skip()
+        return dataset_ids[evt.index[0]]
+
+    def ask_delete(dataset_id):
+        row = ctx.store.datasets.get(dataset_id)
+        if row is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        users = experiments_using(ctx.store, dataset_id)
+        if users:
+            names = ", ".join(f"**{html.escape(u.get('name') or u['id'])}**" for u in users[:5])
+            more = f" and {len(users) - 5} more" if len(users) > 5 else ""
+            text = (f"### Cannot delete {html.escape(row['name'])}\n\nIt is used by {len(users)} experiment(s): "
+                    f"{names}{more}. Delete those experiments first; their reruns and copies need this data.")
+            return gr.update(visible=True), text, gr.update(visible=False)
+        return gr.update(visible=True), f"### Delete {html.escape(row['name'])}?\n\nIts imported data is " \
+            "removed for good.", gr.update(visible=True)
+
+    def do_delete(dataset_id):
+        try:
+            delete_dataset(ctx.store, dataset_id)
+        except DatasetError as exc:
+            raise gr.Error(str(exc)) from exc
+        ctx.changes.bump()
+        frame, dataset_ids = draw()
+        return gr.update(visible=False), frame, dataset_ids, None
+
+    page_blocks.load(lambda: (bar["values"](), *draw()), None, [bar["project"], table, ids])
+    for event in bar["events"]:
+        event.then(draw, None, [table, ids]).then(lambda: None, None, [selected])
+    upload.upload(lambda file: Path(file if isinstance(file, str) else file.name).stem if file else "",
+                  [upload], [name])
+    import_button.click(on_upload, [upload, name], [upload_message, table, ids, selected])
+    table.select(on_select, [ids], [selected])
+    selected.change(show, [selected], [detail, detail_title, rows, profile])
+    new_experiment.click(lambda dataset_id: new_experiment_url(dataset_id) if dataset_id else "",
+                         [selected], [target]).then(None, [target], None, js=NAVIGATE_JS)
+    delete.click(ask_delete, [selected], [confirm, confirm_text, confirm_yes])
+    confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
+    confirm_yes.click(do_delete, [selected], [confirm, table, ids, selected])
+    return {"table": table, "upload": upload, "detail": detail}
+
+
+def _profile_md(profile: dict) -> str:
+    lines = [f"**{profile.get('rows', 0)} rows**, {len(profile.get('columns') or [])} columns.", "",
+             "| Column | Kind | Type | Missing | Unique |", "|---|---|---|---|---|"]
+    for column in profile.get("columns") or []:
+        lines.append(f"| {html.escape(str(column.get('name')))} | {column.get('kind')} | {column.get('dtype')} | "
+                     f"{column.get('nulls')} | {column.get('unique')} |")
+    suggested = profile.get("suggested") or {}
+    hints = [f"{key.replace('_', ' ')}: `{value}`" for key, value in suggested.items()
+             if value and key in ("problem_type", "input_column", "output_column", "image_column", "system_column")]
+    if hints:
+        lines += ["", "Suggested for a new experiment: " + "; ".join(hints)]
+    return "\n".join(lines)

@@ -1,0 +1,241 @@
+"""Experiment detail view (``experiment?id=...``): live status, resources, chart, config, links, logs.
+
+All state comes from the store and the run folder, so a refresh shows the same view. The
+timer reads only what grew: metrics by byte offset, logs when their size changed,
+predictions when the file changed.
+"""
+from __future__ import annotations
+
+import html
+import os
+
+import gradio as gr
+import pandas as pd
+
+from studio.runner.run_folder_reader import (METRICS_FILE, SYSTEM_LOG, TERMINAL_STATUSES, TRAIN_LOG,
+                                             MetricsTail, tail_log)
+from studio.ui.experiment_table import format_duration, format_metric, format_time
+from studio.ui.metrics_chart import build_figure, metric_names
+from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url
+
+REFRESH_S = 1.5
+LOG_LINES = 400
+PREDICTION_ROWS = 200
+ACTIVE = ("Queued", "Starting", "Training", "Validation")
+
+
+def build(ctx, page_blocks: gr.Blocks) -> dict:
+    experiment_id = gr.State(None)
+    cache = gr.State(None)
+    target = gr.Textbox(visible=False)
+    header = gr.Markdown("# Experiment", elem_id="experiment-header")
+    with gr.Row(equal_height=True):
+        rerun = gr.Button("Rerun", size="sm", scale=0, min_width=90, elem_id="action-rerun")
+        copy = gr.Button("Copy", size="sm", scale=0, min_width=90, elem_id="action-copy")
+        stop = gr.Button("Stop", size="sm", scale=0, min_width=90, variant="stop", visible=False,
+                         elem_id="action-stop")
+        resume = gr.Button("Resume", size="sm", scale=0, min_width=90, visible=False, elem_id="action-resume")
+        delete = gr.Button("Delete", size="sm", scale=0, min_width=90, elem_id="action-delete")
+        download = gr.Button("Download logs & config", size="sm", scale=0, min_width=200, elem_id="action-download")
+        archive = gr.File(label="Archive", visible=False, scale=1)
+    status_bar = gr.HTML(elem_id="status-bar")
+    with gr.Accordion("Resources", open=False, elem_id="resources"):
+        resources = gr.Markdown()
+    with gr.Tabs():
+        with gr.Tab("Charts"):
+            chosen = gr.CheckboxGroup(label="Metrics on the right axis", choices=[], value=[],
+                                      elem_id="chart-metrics")
+            chart = gr.Plot(elem_id="metrics-chart", show_label=False)
+        with gr.Tab("Configuration"):
+            config = gr.Code(language="yaml", interactive=False, label="Resolved configuration",
+                             elem_id="resolved-config")
+        with gr.Tab("Connected experiments"):
+            connected = gr.Dataframe(interactive=False, elem_id="connected-experiments", show_label=False)
+            connected_ids = gr.State([])
+        with gr.Tab("Training logs"):
+            train_log = gr.Textbox(lines=18, max_lines=30, autoscroll=True, show_label=False,
+                                   elem_id="train-log", elem_classes=["mono"])
+        with gr.Tab("System logs"):
+            system_log = gr.Textbox(lines=18, max_lines=30, autoscroll=True, show_label=False,
+                                    elem_id="system-log", elem_classes=["mono"])
+        with gr.Tab("Validation predictions"):
+            predictions = gr.Dataframe(interactive=False, elem_id="predictions", show_label=False, wrap=True)
+    with gr.Column(visible=False, elem_classes=["studio-modal", "small"]) as confirm:
+        with gr.Column(elem_classes=["studio-modal-body"]):
+            gr.Markdown("### Delete this experiment?\n\nIts run folder (logs, metrics, checkpoints) is "
+                        "removed for good; a running experiment is stopped first.")
+            with gr.Row():
+                confirm_yes = gr.Button("Delete", variant="stop", elem_id="confirm-delete-experiment")
+                confirm_no = gr.Button("Cancel")
+    timer = gr.Timer(REFRESH_S)
+
+    live_outputs = [header, status_bar, resources, stop, resume, config, chart, chosen, train_log,
+                    system_log, predictions, cache]
+
+    def refresh(exp_id, state, shown_metrics, full: bool):
+        row = ctx.store.experiments.get(exp_id) if exp_id else None
+        if row is None:
+            message = "# Experiment not found\n\nIt may have been deleted. [Back to Experiments](experiments)"
+            return [message] + [gr.skip()] * (len(live_outputs) - 1)
+        run_dir = ctx.experiments.run_dir(exp_id)
+        state = dict(state or {}) if not full else {}
+        state.setdefault("records", [])
+        tail = MetricsTail(run_dir / METRICS_FILE, state.get("offset", 0))
+        new_records = tail.read_new()
+        state["offset"] = tail.offset
+        state["records"] = state["records"] + new_records
+        names = metric_names(state["records"])
+        chart_update = build_figure(state["records"], shown_metrics) if (new_records or full) else gr.skip()
+        chosen_update = gr.update(choices=names) if names != state.get("names") else gr.skip()
+        state["names"] = names
+
+        outputs = [_header(row), _status_html(ctx, row), _resources_md(ctx, row),
+                   gr.update(visible=row.get("status") in ACTIVE),
+                   gr.update(visible=ctx.experiments.can_resume(row)),
+                   # The engine rewrites config.yaml fully resolved when it starts.
+                   ctx.experiments.resolved_config_yaml(row) if row.get("status") != state.get("status")
+                   else gr.skip(),
+                   chart_update, chosen_update]
+        state["status"] = row.get("status")
+        for name in (TRAIN_LOG, SYSTEM_LOG):
+            size = _size(run_dir / name)
+            outputs.append(tail_log(run_dir / name, LOG_LINES) if size != state.get(name) else gr.skip())
+            state[name] = size
+        stamp = _mtime(run_dir / "predictions.parquet")
+        if stamp != state.get("predictions"):
+            outputs.append(_predictions(run_dir / "predictions.parquet"))
+        else:
+            outputs.append(gr.skip())
+        state["predictions"] = stamp
+        return outputs + [state]
+
+    def on_load(request: gr.Request):
+        exp_id = (dict(request.query_params) if request else {}).get("id")
+        return [exp_id] + refresh(exp_id, None, [], full=True) + list(_connected(ctx, exp_id))
+
+    def tick(exp_id, state, shown_metrics):
+        row = ctx.store.experiments.get(exp_id) if exp_id else None
+        if row is None or (row.get("status") in TERMINAL_STATUSES and state and state.get("final")):
+            return [gr.skip()] * len(live_outputs)
+        outputs = refresh(exp_id, state, shown_metrics, full=False)
+        # One more full read after the run ended, then the timer has nothing left to do.
+        outputs[-1]["final"] = row.get("status") in TERMINAL_STATUSES
+        return outputs
+
+    def on_metrics(state, shown_metrics):
+        return build_figure((state or {}).get("records", []), shown_metrics)
+
+    def on_rerun(exp_id):
+        try:
+            return experiment_url(ctx.experiments.rerun(exp_id)["id"])
+        except Exception as exc:
+            raise gr.Error(f"Rerun failed: {exc}") from exc
+
+    def on_stop(exp_id):
+        ctx.experiments.stop(exp_id)
+        gr.Info("Stopping the run…")
+
+    def on_resume(exp_id):
+        try:
+            ctx.experiments.resume(exp_id)
+        except Exception as exc:
+            raise gr.Error(str(exc)) from exc
+        gr.Info("Resuming from the last checkpoint.")
+
+    def on_delete(exp_id):
+        ctx.experiments.delete([exp_id])
+        return gr.update(visible=False), "experiments"
+
+    def on_download(exp_id):
+        return gr.update(value=str(ctx.experiments.logs_archive(exp_id)), visible=True)
+
+    def on_connected_select(evt: gr.SelectData, ids):
+        if not evt.index or evt.index[0] >= len(ids):
+            return ""
+        return experiment_url(ids[evt.index[0]])
+
+    page_blocks.load(on_load, None, [experiment_id] + live_outputs + [connected, connected_ids])
+    timer.tick(tick, [experiment_id, cache, chosen], live_outputs, show_progress="hidden")
+    chosen.input(on_metrics, [cache, chosen], [chart])
+    rerun.click(on_rerun, [experiment_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
+    copy.click(lambda exp_id: copy_experiment_url(exp_id), [experiment_id], [target]).then(
+        None, [target], None, js=NAVIGATE_JS)
+    stop.click(on_stop, [experiment_id], None)
+    resume.click(on_resume, [experiment_id], None)
+    delete.click(lambda: gr.update(visible=True), None, [confirm])
+    confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
+    confirm_yes.click(on_delete, [experiment_id], [confirm, target]).then(None, [target], None, js=NAVIGATE_JS)
+    download.click(on_download, [experiment_id], [archive])
+    connected.select(on_connected_select, [connected_ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
+    return {"status_bar": status_bar, "chart": chart, "config": config, "connected": connected, "timer": timer}
+
+
+def _header(row: dict) -> str:
+    return (f"# {html.escape(row.get('name') or '')}\n"
+            f"<span class='studio-muted'>Experiment ID `{row['id']}` · dataset "
+            f"{html.escape(str(row.get('dataset_name') or row.get('dataset_id') or ''))} · "
+            f"{html.escape(row.get('backbone') or '')} · created {format_time(row.get('created'))}</span>")
+
+
+def _status_html(ctx, row: dict) -> str:
+    live = ctx.experiments.live_status(row)
+    status = live.get("status") or ""
+    progress = live.get("progress") if isinstance(live.get("progress"), (int, float)) else 0.0
+    if status == "Completed":
+        progress = 1.0
+    error = f"<div class='status-error'>{html.escape(str(live['error']))}</div>" if live.get("error") else ""
+    metric = format_metric(row)
+    return (f"<div class='status-bar'><span class='badge badge-{html.escape(status)}' id='status-badge'>"
+            f"{html.escape(status)}</span><span class='stage'>{html.escape(str(live.get('stage') or ''))}</span>"
+            f"<div class='progress' title='{progress:.0%}'><div style='width:{progress * 100:.1f}%'></div></div>"
+            f"<span>{progress:.0%}</span>{f'<span>best {html.escape(metric)}</span>' if metric else ''}</div>"
+            f"{error}")
+
+
+def _resources_md(ctx, row: dict) -> str:
+    res = ctx.experiments.resources(row)
+    return (f"| Number of GPUs | Price per GPU-hour | Total cost | Runtime |\n|---|---|---|---|\n"
+            f"| {res.gpus if res.gpus else '0 (CPU)'} | ${res.price_per_gpu_hour:,.2f} | ${res.total_cost:,.4f} | "
+            f"{format_duration(res.runtime_s)} |")
+
+
+def _connected(ctx, exp_id):
+    if not exp_id or ctx.store.experiments.get(exp_id) is None:
+        return pd.DataFrame(), []
+    family = ctx.experiments.connected(exp_id)
+    frame = pd.DataFrame([{
+        "Name": ("▶ " if r["id"] == exp_id else "") + (r.get("name") or ""),
+        "Experiment ID": r["id"],
+        "Connection": r.get("connection") or ("source" if any(f.get("connected_to") == r["id"] for f in family)
+                                              else "standalone"),
+        "Status": r.get("status") or "",
+        "Created": format_time(r.get("created")),
+    } for r in family])
+    return frame, [r["id"] for r in family]
+
+
+def _predictions(path) -> pd.DataFrame | None:
+    if not path.is_file():
+        return pd.DataFrame()
+    try:
+        frame = pd.read_parquet(path).head(PREDICTION_ROWS)
+    except Exception:  # being written: the next change of its mtime retries
+        return gr.skip()
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, (bytes, bytearray))).any():
+            frame[column] = "<image>"
+    return frame
+
+
+def _size(path) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
+def _mtime(path) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None

@@ -1,0 +1,110 @@
+"""The Experiments list as a table: search, sort, one page of rows, shown columns."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from studio.config.problem_types import LABELS
+from studio.store import search_experiments, sort_experiments
+
+COLUMNS = ["Name", "Experiment ID", "Dataset", "Created", "Status", "Problem type", "Backbone",
+           "Best metric", "Runtime"]
+SELECT_COLUMN = "Select"
+SORTS = {
+    "Newest first": ("created", True),
+    "Oldest first": ("created", False),
+    "Status": ("status", False),
+}
+PAGE_SIZE = 50
+ACTIVE = ("Queued", "Starting", "Training", "Validation")
+
+
+@dataclass
+class TablePage:
+    frame: pd.DataFrame
+    ids: list[str]
+    page: int
+    pages: int
+    total: int
+    any_active: bool
+
+    @property
+    def label(self) -> str:
+        if not self.total:
+            return "No experiments"
+        first = (self.page - 1) * PAGE_SIZE + 1
+        return f"{first}–{first + len(self.ids) - 1} of {self.total} · page {self.page}/{self.pages}"
+
+
+def table_page(rows: list[dict], service, *, query: str = "", sort: str = "Newest first",
+               columns: list[str] | None = None, page: int = 1, selectable: bool = False) -> TablePage:
+    """Only the shown page is formatted, so 5,000 rows cost a filter and a sort, not 5,000 cells."""
+    key, descending = SORTS.get(sort, SORTS["Newest first"])
+    matched = sort_experiments(search_experiments(rows, query), key, descending)
+    pages = max(1, math.ceil(len(matched) / PAGE_SIZE))
+    page = min(max(1, int(page or 1)), pages)
+    shown = matched[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    columns = [c for c in COLUMNS if c in (columns if columns is not None else COLUMNS)]
+    records = [format_row(row, service) for row in shown]
+    frame = pd.DataFrame([[r[c] for c in columns] for r in records], columns=columns)
+    if selectable:
+        frame.insert(0, SELECT_COLUMN, False)
+    return TablePage(frame, [r["id"] for r in shown], page, pages, len(matched),
+                     any(r.get("status") in ACTIVE for r in shown))
+
+
+def format_row(row: dict, service) -> dict:
+    return {
+        "Name": row.get("name") or "",
+        "Experiment ID": row["id"],
+        "Dataset": row.get("dataset_name") or row.get("dataset_id") or "",
+        "Created": format_time(row.get("created")),
+        "Status": format_status(row),
+        "Problem type": LABELS.get(row.get("problem_type"), row.get("problem_type") or ""),
+        "Backbone": row.get("backbone") or "",
+        "Best metric": format_metric(row),
+        "Runtime": format_duration(service.runtime_s(row)) if row.get("started") else "",
+    }
+
+
+def format_status(row: dict) -> str:
+    status = row.get("status") or ""
+    progress = row.get("progress")
+    if status in ("Training", "Validation") and isinstance(progress, (int, float)):
+        return f"{status} {progress:.0%}"
+    return status
+
+
+def format_metric(row: dict) -> str:
+    value = row.get("best_metric")
+    if value is None:
+        return ""
+    try:
+        return f"{row.get('metric_name') or 'metric'} {float(value):.4g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def format_time(value) -> str:
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value)) if not isinstance(value, (int, float)) \
+            else datetime.fromtimestamp(value).astimezone()
+    except ValueError:
+        return str(value)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"

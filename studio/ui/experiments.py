@@ -1,0 +1,142 @@
+"""Experiments page: the live list (search, sort, columns, pages, edit mode) and the New Experiment dialog."""
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.ui import new_experiment, project_bar
+from studio.ui.experiment_table import COLUMNS, SELECT_COLUMN, SORTS, table_page
+from studio.ui.navigation import NAVIGATE_JS, experiment_url
+
+REFRESH_S = 2.0
+
+
+def build(ctx, page_blocks: gr.Blocks) -> dict:
+    gr.Markdown("# Experiments")
+    bar = project_bar.build(ctx)
+    with gr.Row(equal_height=True, elem_classes=["toolbar"]):
+        search = gr.Textbox(label="Search", placeholder="name, dataset or experiment ID", scale=3,
+                            elem_id="experiment-search")
+        sort = gr.Dropdown(label="Sort by", choices=list(SORTS), value="Newest first", scale=1,
+                           min_width=160, elem_id="experiment-sort")
+        new_button = gr.Button("New Experiment", variant="primary", scale=0, min_width=150, elem_id="new-experiment")
+        edit_button = gr.Button("Edit", scale=0, min_width=90, elem_id="edit-experiments")
+        with gr.Accordion("Columns", open=False, elem_id="column-toggle"):
+            columns = gr.CheckboxGroup(choices=COLUMNS, value=COLUMNS, show_label=False, elem_id="column-choices")
+    with gr.Row(visible=False) as edit_bar:
+        gr.Markdown("Tick the experiments to delete.")
+        delete_button = gr.Button("Delete selected", variant="stop", scale=0, min_width=160, elem_id="delete-selected")
+        done_button = gr.Button("Done", scale=0, min_width=90)
+    table = gr.Dataframe(interactive=False, wrap=True, max_height=720, elem_id="experiments-table",
+                         elem_classes=["experiments-table"], show_label=False)
+    with gr.Row(equal_height=True):
+        previous = gr.Button("◀ Previous", size="sm", scale=0, min_width=110)
+        page_label = gr.Markdown(elem_id="page-label")
+        following = gr.Button("Next ▶", size="sm", scale=0, min_width=110)
+    with gr.Column(visible=False, elem_classes=["studio-modal", "small"], elem_id="confirm-delete") as confirm:
+        with gr.Column(elem_classes=["studio-modal-body"]):
+            confirm_text = gr.Markdown()
+            with gr.Row():
+                confirm_yes = gr.Button("Delete", variant="stop", elem_id="confirm-delete-yes")
+                confirm_no = gr.Button("Cancel")
+    dialog = new_experiment.build(ctx)
+
+    page = gr.State(1)
+    ids = gr.State([])
+    editing = gr.State(False)
+    seen = gr.State(-1)
+    active = gr.State(False)
+    pending = gr.State([])
+    target = gr.Textbox(visible=False)
+    timer = gr.Timer(REFRESH_S)
+
+    def draw(query, sort_name, shown, page_number, edit):
+        version = ctx.changes.version
+        rows = ctx.store.experiments.list(ctx.current_project()["id"])
+        result = table_page(rows, ctx.experiments, query=query, sort=sort_name, columns=shown,
+                            page=page_number, selectable=edit)
+        static = list(range(1, result.frame.shape[1])) if edit else None
+        return [gr.update(value=result.frame, interactive=edit, static_columns=static),
+                result.ids, result.page, result.label, version, result.any_active]
+
+    list_inputs = [search, sort, columns, page, editing]
+    list_outputs = [table, ids, page, page_label, seen, active]
+
+    def tick(seen_version, was_active, *args):
+        edit = args[-1]
+        if edit or (seen_version == ctx.changes.version and not was_active):
+            return [gr.skip()] * len(list_outputs)  # nothing changed: no store read, no redraw
+        return draw(*args)
+
+    def first_page(*args):
+        return draw(*args[:3], 1, args[4])
+
+    def turn(delta):
+        def go(query, sort_name, shown, page_number, edit):
+            return draw(query, sort_name, shown, page_number + delta, edit)
+        return go
+
+    def set_editing(edit):
+        return edit, gr.update(visible=edit), gr.update(visible=not edit)
+
+    def on_select(evt: gr.SelectData, page_ids, edit):
+        if edit or not evt.index or evt.index[0] >= len(page_ids):
+            return ""
+        return experiment_url(page_ids[evt.index[0]])
+
+    def ask_delete(frame, page_ids):
+        if frame is None or SELECT_COLUMN not in getattr(frame, "columns", []):
+            return gr.skip(), gr.skip(), []
+        chosen = [page_ids[i] for i, tick_value in enumerate(frame[SELECT_COLUMN].tolist())
+                  if i < len(page_ids) and bool(tick_value) and str(tick_value).lower() != "false"]
+        if not chosen:
+            gr.Warning("Tick at least one experiment to delete.")
+            return gr.skip(), gr.skip(), []
+        running = [i for i in chosen if (ctx.store.experiments.get(i) or {}).get("status")
+                   in ("Queued", "Starting", "Training", "Validation")]
+        text = f"### Delete {len(chosen)} experiment{'s' * (len(chosen) != 1)}?\n\n" \
+               "Their run folders (logs, metrics, checkpoints) are removed for good."
+        if running:
+            text += f"\n\n{len(running)} of them {'is' if len(running) == 1 else 'are'} queued or running " \
+                    "and will be stopped first."
+        return gr.update(visible=True), text, chosen
+
+    def do_delete(chosen):
+        count = ctx.experiments.delete(chosen)
+        gr.Info(f"Deleted {count} experiment{'s' * (count != 1)}.")
+        return gr.update(visible=False), []
+
+    def on_load(request: gr.Request):
+        params = dict(request.query_params) if request else {}
+        opened = [gr.skip()] * len(dialog["open_outputs"])
+        if params.get("copy") and ctx.store.experiments.get(params["copy"]):
+            source = ctx.store.experiments.get(params["copy"])
+            opened = dialog["open_values"](ctx.experiments.copy_yaml(source["id"]), source["id"], "copy",
+                                          f"## Copy of {source['name']}")
+        elif params.get("new"):
+            dataset_id = params.get("dataset")
+            text = ctx.experiments.draft_for_dataset(dataset_id) if dataset_id and \
+                ctx.store.datasets.get(dataset_id) else ""
+            opened = dialog["open_values"](text)
+        return [bar["values"]()] + opened
+
+    page_blocks.load(on_load, None, [bar["project"]] + dialog["open_outputs"]).then(
+        draw, list_inputs, list_outputs)
+    for event in bar["events"]:
+        event.then(first_page, list_inputs, list_outputs)
+    timer.tick(tick, [seen, active] + list_inputs, list_outputs, show_progress="hidden")
+    search.input(first_page, list_inputs, list_outputs, show_progress="hidden")
+    sort.input(first_page, list_inputs, list_outputs)
+    columns.input(draw, list_inputs, list_outputs)
+    previous.click(turn(-1), list_inputs, list_outputs)
+    following.click(turn(1), list_inputs, list_outputs)
+    edit_button.click(lambda: set_editing(True), None, [editing, edit_bar, edit_button]).then(
+        draw, list_inputs, list_outputs)
+    done_button.click(lambda: set_editing(False), None, [editing, edit_bar, edit_button]).then(
+        draw, list_inputs, list_outputs)
+    table.select(on_select, [ids, editing], [target]).then(None, [target], None, js=NAVIGATE_JS)
+    delete_button.click(ask_delete, [table, ids], [confirm, confirm_text, pending])
+    confirm_no.click(lambda: (gr.update(visible=False), []), None, [confirm, pending])
+    confirm_yes.click(do_delete, [pending], [confirm, pending]).then(draw, list_inputs, list_outputs)
+    new_button.click(lambda: dialog["open_values"](), None, dialog["open_outputs"])
+    return {"table": table, "search": search, "sort": sort, "columns": columns, "timer": timer,
+            "dialog": dialog, "project_bar": bar}

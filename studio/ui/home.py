@@ -1,0 +1,69 @@
+"""Home page: the current project, and a card per area with counts and recent items."""
+from __future__ import annotations
+
+import html
+from collections import Counter
+
+import gradio as gr
+
+from studio.ui import project_bar
+from studio.ui.experiment_table import format_time
+from studio.ui.navigation import experiment_url
+
+REFRESH_S = 3.0
+RECENT = 5
+
+
+def build(ctx, page_blocks: gr.Blocks) -> dict:
+    gr.Markdown("# Studio\nFine-tune open models on your own data.", elem_classes=["studio-title"])
+    bar = project_bar.build(ctx)
+    cards = gr.HTML(elem_id="home-cards")
+    seen = gr.State(-1)
+    timer = gr.Timer(REFRESH_S)
+
+    def draw():
+        return _cards(ctx), ctx.changes.version
+
+    def tick(version):
+        if version == ctx.changes.version:
+            return gr.skip(), gr.skip()
+        return draw()
+
+    page_blocks.load(lambda: (bar["values"](), *draw()), None, [bar["project"], cards, seen])
+    for event in bar["events"]:
+        event.then(draw, None, [cards, seen])
+    timer.tick(tick, [seen], [cards, seen], show_progress="hidden")
+    return {"cards": cards}
+
+
+def _cards(ctx) -> str:
+    project_id = ctx.current_project()["id"]
+    datasets = ctx.store.datasets.list(project_id)
+    experiments = ctx.store.experiments.list(project_id)
+    counts = Counter(e.get("status") or "" for e in experiments)
+    summary = " · ".join(f"{n} {s}" for s, n in counts.most_common() if s)
+    html_cards = [
+        _card("datasets", "Datasets", len(datasets), "Upload and inspect training data.",
+              [(d["name"], "datasets", format_time(d.get("created"))) for d in datasets[:RECENT]]),
+        _card("experiments", "Experiments", len(experiments), summary or "Fine-tuning runs of this project.",
+              [(e.get("name") or e["id"], experiment_url(e["id"]), e.get("status") or "")
+               for e in experiments[:RECENT]]),
+    ]
+    if ctx.deploy is not None:
+        deployments = [d for d in ctx.store.deployments.list(project_id) if not d.get("ephemeral")]
+        html_cards.append(_card(None, "Deployments", len(deployments), "Models served with an OpenAI-compatible API.",
+                                [(d.get("name") or d["id"], None, d.get("status") or "") for d in deployments[:RECENT]]))
+    return "<div class='studio-cards'>" + "".join(html_cards) + "</div>"
+
+
+def _card(href, title, count, subtitle, items) -> str:
+    recent = "".join(
+        f"<li>{f'<a href={html.escape(link)!r}>' if link else ''}{html.escape(str(name))}"
+        f"{'</a>' if link else ''} <span class='muted'>{html.escape(str(note))}</span></li>"
+        for name, link, note in items)
+    body = (f"<h3>{title}</h3><div class='count'>{count}</div><div class='muted'>{html.escape(subtitle)}</div>"
+            f"{f'<ul>{recent}</ul>' if recent else ''}")
+    tag_open = f"<div class='studio-card' id='card-{title.lower()}'>"
+    if href:
+        body += f"<div><a href='{href}'>Open {title} →</a></div>"
+    return tag_open + body + "</div>"

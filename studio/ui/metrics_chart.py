@@ -1,0 +1,54 @@
+"""The experiment chart: losses on the left axis, validation Perplexity (and chosen metrics) on the right."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+LOSS_SERIES = (("train", "loss", "Training loss"), ("validation", "loss", "Validation loss"))
+RIGHT_AXIS_DEFAULT = "Perplexity"
+
+
+def metric_names(records: list[dict]) -> list[str]:
+    """Validation metrics present in the run besides the loss (what the selector offers)."""
+    names = []
+    for record in records:
+        name = record.get("name")
+        if record.get("split") == "validation" and name not in ("loss", "lr") and name not in names:
+            names.append(name)
+    return names
+
+
+def build_figure(records: list[dict], extra_metrics: list[str] | None = None) -> go.Figure:
+    series: dict[tuple[str, str], tuple[list, list]] = {}
+    for record in records:
+        key = (record.get("split"), record.get("name"))
+        value, step = record.get("value"), record.get("step")
+        if value is None or step is None:
+            continue
+        xs, ys = series.setdefault(key, ([], []))
+        xs.append(step)
+        ys.append(value)
+    figure = go.Figure()
+    for split, name, label in LOSS_SERIES:
+        if (split, name) in series:
+            xs, ys = series[(split, name)]
+            figure.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines+markers" if split == "validation"
+                                        else "lines", yaxis="y"))
+    right = [RIGHT_AXIS_DEFAULT] + [m for m in (extra_metrics or []) if m != RIGHT_AXIS_DEFAULT]
+    for name in right:
+        if ("validation", name) in series:
+            xs, ys = series[("validation", name)]
+            figure.add_trace(go.Scatter(x=xs, y=ys, name=f"Validation {name}", mode="lines+markers",
+                                        yaxis="y2", line={"dash": "dot"}))
+    figure.update_layout(
+        xaxis={"title": "step"},
+        yaxis={"title": "loss"},
+        yaxis2={"title": " / ".join(n for n in right if ("validation", n) in series) or RIGHT_AXIS_DEFAULT,
+                "overlaying": "y", "side": "right", "showgrid": False},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 50, "r": 50, "t": 30, "b": 40},
+        height=380,
+    )
+    if not series:
+        figure.add_annotation(text="No metrics yet: they appear as the run trains.", showarrow=False,
+                              xref="paper", yref="paper", x=0.5, y=0.5)
+    return figure

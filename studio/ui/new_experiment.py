@@ -1,0 +1,195 @@
+"""The New Experiment dialog: schema-generated fields over an Advanced YAML editor, in sync both ways.
+
+The YAML editor holds the overrides (keys that differ from the defaults). A field edit
+rewrites the YAML; a YAML edit refills the fields. Every change is validated and the
+field-path errors are listed in the dialog; Start Training stays disabled until none remain.
+"""
+from __future__ import annotations
+
+import html
+import gradio as gr
+
+from studio.config import ConfigError
+from studio.config.problem_types import LABELS
+from studio.services.model_registry import choices_for
+from studio.ui import config_form as form
+from studio.ui.dataset_columns import dataset_columns
+from studio.ui.navigation import NAVIGATE_JS, experiment_url
+
+SECTION_TITLES = {
+    "experiment": "Experiment details",
+    "dataset": "Dataset selection",
+    "tokenizer": "Dataset selection",
+    "architecture": "Training configuration",
+    "training": "Training configuration",
+    "prediction": "Training configuration",
+}
+
+
+def build(ctx) -> dict:
+    fields = form.dialog_fields()
+    components: dict[str, gr.components.Component] = {}
+    with gr.Column(visible=False, elem_classes=["studio-modal"], elem_id="new-experiment-dialog") as modal:
+        with gr.Column(elem_classes=["studio-modal-body"]):
+            with gr.Row(equal_height=True):
+                title = gr.Markdown("## New Experiment")
+                reset = gr.Button("Reset Settings", variant="secondary", size="sm", scale=0, min_width=140)
+                start = gr.Button("Start Training", variant="primary", size="sm", scale=0, min_width=140,
+                                  elem_id="start-training")
+                close = gr.Button("Close", size="sm", scale=0, min_width=90)
+            errors = gr.HTML(elem_id="config-errors")
+            section = None
+            row = None
+            for field in fields:
+                if SECTION_TITLES[field.section] != section:
+                    section = SECTION_TITLES[field.section]
+                    gr.Markdown(f"### {section}", elem_classes=["section-title"])
+                    row = gr.Row(equal_height=False)
+                with row:
+                    components[field.path] = _component(field)
+            yaml_editor = gr.Code(language="yaml", label="Advanced Configuration (YAML: only the keys you "
+                                  "override)", lines=8, interactive=True, elem_id="advanced-yaml")
+    source = gr.State(None)
+    connection = gr.State(None)
+    target = gr.Textbox(visible=False)
+
+    field_components = [components[f.path] for f in fields]
+
+    def project_id() -> str:
+        return ctx.current_project()["id"]
+
+    def render(data: dict, with_values: bool) -> list:
+        updates = []
+        problem_type = form.get_value(data, form.PROBLEM_TYPE_FIELD, form.field_by_path("problem_type").default)
+        shown = form.form_values(data)
+        for field, value in zip(fields, shown):
+            update: dict = {"visible": form.visible(field, data)}
+            if field.path == form.METRICS_FIELD:
+                update["choices"] = form.metric_choices(data)
+                update["value"] = value
+            elif field.path == form.BACKBONE_FIELD:
+                update["choices"] = choices_for(ctx.models(), problem_type)
+            elif field.path in form.DATASET_FIELDS:
+                update["choices"] = [(d["name"], d["id"]) for d in ctx.store.datasets.list(project_id())]
+            elif field.path in form.COLUMN_FIELDS:
+                update["choices"] = dataset_columns(ctx.store, form.get_value(data, "dataset.train_dataset_id"))
+            if with_values:
+                update["value"] = value
+            updates.append(gr.update(**update))
+        return updates
+
+    def check(data: dict) -> list[str]:
+        try:
+            ctx.experiments.validate(data)
+        except ConfigError as exc:
+            return exc.errors
+        return []
+
+    def status(errors_list: list[str]) -> list:
+        return [errors_html(errors_list), gr.update(interactive=not errors_list)]
+
+    def on_fields(*values):
+        *values, yaml_text = values
+        try:
+            data = form.parse_yaml(yaml_text)
+        except ConfigError as exc:
+            return [gr.skip()] * len(fields) + [gr.skip()] + status(exc.errors)
+        data = form.drop_foreign_metrics(form.apply_form(data, list(values)))
+        return render(data, with_values=False) + [form.dump_overrides(data)] + status(check(data))
+
+    def on_yaml(yaml_text):
+        try:
+            data = form.parse_yaml(yaml_text)
+        except ConfigError as exc:
+            return [gr.skip()] * len(fields) + status(exc.errors)
+        return render(data, with_values=True) + status(check(data))
+
+    def open_values(yaml_text: str = "", source_id: str | None = None, link: str | None = None,
+                    heading: str = "## New Experiment") -> list:
+        """Outputs of ``open_outputs`` that show the dialog filled from ``yaml_text``."""
+        try:
+            data = form.parse_yaml(yaml_text)
+            errs, shown_yaml = check(data), form.dump_overrides(data)
+        except ConfigError as exc:
+            data, errs, shown_yaml = {}, exc.errors, yaml_text
+        return [gr.update(visible=True), heading] + render(data, with_values=True) + \
+            [shown_yaml] + status(errs) + [source_id, link]
+
+    def on_reset(yaml_text):
+        # The dataset is what the dialog was opened for, not a setting: it survives a reset.
+        try:
+            dataset_id = form.get_value(form.parse_yaml(yaml_text), "dataset.train_dataset_id")
+        except ConfigError:
+            dataset_id = None
+        data = {"dataset": {"train_dataset_id": dataset_id}} if dataset_id else {}
+        return render(data, with_values=True) + [form.dump_overrides(data)] + status(check(data))
+
+    def on_start(*values):
+        *values, yaml_text, source_id, link = values
+        try:
+            data = form.apply_form(form.parse_yaml(yaml_text), list(values))
+            row = ctx.experiments.create(data, project_id(), source_id=source_id, connection=link)
+        except ConfigError as exc:
+            return [gr.skip()] + status(exc.errors) + [""]
+        except Exception as exc:  # the runner refused: show why, keep the dialog open
+            return [gr.skip()] + status([f"could not start: {exc}"]) + [""]
+        return [gr.update(visible=False)] + status([]) + [experiment_url(row["id"])]
+
+    for field in fields:
+        components[field.path].input(on_fields, field_components + [yaml_editor],
+                                     field_components + [yaml_editor, errors, start], show_progress="hidden")
+    yaml_editor.input(on_yaml, [yaml_editor], field_components + [errors, start], show_progress="hidden")
+    reset.click(on_reset, [yaml_editor], field_components + [yaml_editor, errors, start])
+    start.click(on_start, field_components + [yaml_editor, source, connection],
+                [modal, errors, start, target]).then(None, [target], None, js=NAVIGATE_JS)
+    close.click(lambda: gr.update(visible=False), None, [modal])
+
+    return {
+        "modal": modal, "title": title, "errors": errors, "start": start, "reset": reset, "close": close,
+        "yaml": yaml_editor, "source": source, "connection": connection, "fields": components,
+        "open_outputs": [modal, title] + field_components + [yaml_editor, errors, start, source, connection],
+        "open_values": open_values,
+    }
+
+
+def errors_html(errors: list[str]) -> str:
+    if not errors:
+        return "<div class='config-ok'>✓ The configuration is valid.</div>"
+    items = []
+    for error in errors:
+        path, sep, message = error.partition(": ")
+        items.append(f"<li><code>{html.escape(path)}</code>: {html.escape(message)}</li>" if sep
+                     else f"<li>{html.escape(error)}</li>")
+    return ("<div class='config-errors'><b>Fix these settings to start training:</b><ul>"
+            + "".join(items) + "</ul></div>")
+
+
+def _component(field: form.FormField):
+    info = field.description + (f" ({field.bounds})" if field.bounds else "")
+    common = {"label": field.label, "info": info, "elem_id": "field-" + field.path.replace(".", "-"),
+              "min_width": 280}
+    value = form.to_widget(field, field.default)
+    if field.kind == "checkbox":
+        return gr.Checkbox(value=value, **common)
+    if field.kind in ("number", "integer"):
+        return gr.Number(value=value, precision=0 if field.kind == "integer" else None, **common)
+    if field.kind == "longtext":
+        return gr.Textbox(value=value, lines=6, max_lines=20, **common)
+    if field.kind == "text":
+        return gr.Textbox(value=value, **common)
+    if field.kind == "columns":
+        return gr.Dropdown(choices=[], value=value, allow_custom_value=True,
+                           multiselect=field.path == form.MULTI_COLUMN_FIELD, **common)
+    if field.kind == "multichoice":
+        return gr.Dropdown(choices=list(field.choices or []), value=value, multiselect=True, **common)
+    # choice
+    if field.path == form.PROBLEM_TYPE_FIELD:
+        choices = [(f"{LABELS.get(c, c)} ({c})", c) for c in field.choices]
+    elif field.choices:
+        choices = [(form.NULL_CHOICE if c is None else str(c), form.NULL_CHOICE if c is None else c)
+                   for c in field.choices]
+    else:
+        choices = []
+    return gr.Dropdown(choices=choices, value=value, allow_custom_value=field.path == form.BACKBONE_FIELD,
+                       **common)
+

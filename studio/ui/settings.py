@@ -1,0 +1,72 @@
+"""Settings page: cost and concurrency settings, Hugging Face token and LLM judge endpoint (secrets masked)."""
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.runner.supervisor import MAX_CONCURRENT_SETTING
+from studio.services.experiments import PRICE_SETTING
+from studio.store import StoreError
+
+HF_TOKEN_SECRET = "hf_token"
+JUDGE_KEY_SECRET = "judge_api_key"
+JUDGE_URL_SETTING = "judge_base_url"
+
+
+def build(ctx, page_blocks: gr.Blocks) -> dict:
+    gr.Markdown("# Settings")
+    with gr.Row():
+        price = gr.Number(label="Price per GPU-hour (USD)", minimum=0, elem_id="setting-price",
+                          info="Used for the cost shown in each experiment's Resources.")
+        concurrent = gr.Number(label="Max concurrent runs", precision=0, minimum=1, elem_id="setting-concurrency",
+                               info="Runs beyond this wait in the queue; empty = one per GPU.")
+    gr.Markdown("### Credentials\nSecrets are stored in `secrets.json` (owner-only) and shown masked; "
+                "leave a field empty to keep the stored value.")
+    with gr.Row():
+        hf_token = gr.Textbox(label="Hugging Face token", type="password", elem_id="setting-hf-token")
+        clear_hf = gr.Checkbox(label="Remove the stored Hugging Face token")
+    with gr.Row():
+        judge_url = gr.Textbox(label="LLM judge base URL (OpenAI-compatible)",
+                               placeholder="https://api.openai.com/v1 or a local deployment's /v1",
+                               elem_id="setting-judge-url")
+        judge_key = gr.Textbox(label="LLM judge API key", type="password", elem_id="setting-judge-key")
+        clear_judge = gr.Checkbox(label="Remove the stored judge API key")
+    save = gr.Button("Save settings", variant="primary", elem_id="settings-save")
+    message = gr.Markdown(elem_id="settings-message")
+
+    def secret_hint(key: str) -> str:
+        masked = ctx.store.secrets.masked(key)
+        return f"stored: {masked}" if masked else "not set"
+
+    def values():
+        return (ctx.store.settings.get(PRICE_SETTING, 0.0), ctx.store.settings.get(MAX_CONCURRENT_SETTING),
+                gr.update(value="", placeholder=secret_hint(HF_TOKEN_SECRET)),
+                ctx.store.settings.get(JUDGE_URL_SETTING, ""),
+                gr.update(value="", placeholder=secret_hint(JUDGE_KEY_SECRET)), False, False)
+
+    def on_save(price_value, concurrent_value, token, remove_token, url, key, remove_key):
+        try:
+            if price_value is not None and price_value < 0:
+                raise StoreError("price per GPU-hour cannot be negative")
+            if concurrent_value is not None and concurrent_value < 1:
+                raise StoreError("max concurrent runs must be at least 1")
+            ctx.store.settings.set(PRICE_SETTING, float(price_value or 0.0))
+            if concurrent_value is None:
+                ctx.store.settings.delete(MAX_CONCURRENT_SETTING)
+            else:
+                ctx.store.settings.set(MAX_CONCURRENT_SETTING, int(concurrent_value))
+            ctx.store.settings.set(JUDGE_URL_SETTING, (url or "").strip())
+            for secret, new_value, remove in ((HF_TOKEN_SECRET, token, remove_token),
+                                              (JUDGE_KEY_SECRET, key, remove_key)):
+                if remove:
+                    ctx.store.secrets.delete(secret)
+                elif new_value and new_value.strip():
+                    ctx.store.secrets.set(secret, new_value.strip())
+        except StoreError as exc:
+            return (f"⚠ {exc}",) + tuple(gr.skip() for _ in range(7))
+        return ("Saved.",) + values()
+
+    outputs = [price, concurrent, hf_token, judge_url, judge_key, clear_hf, clear_judge]
+    page_blocks.load(values, None, outputs)
+    save.click(on_save, [price, concurrent, hf_token, clear_hf, judge_url, judge_key, clear_judge],
+               [message] + outputs)
+    return {"save": save}
