@@ -70,6 +70,12 @@ def model_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: batch[k] for k in keys if k in batch}
 
 
+def forward_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    # use_cache=False matters: transformers only reads packed sequence boundaries from
+    # position_ids when there is no KV cache; with one, packed sequences attend to each other.
+    return model(**model_inputs(batch), use_cache=False).logits
+
+
 def token_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-position next-token loss (0 where unlabelled) and the mask of labelled positions, both [B, T-1]."""
     shift_logits = logits[:, :-1].float()

@@ -125,10 +125,12 @@ def render(tokenizer, messages: list[dict[str, str]], answer: str) -> tuple[str,
     """(prompt text ending with the generation prompt, answer text including its end-of-turn marker)."""
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": answer}], tokenize=False)
-    if full.startswith(prompt):
-        return prompt, full[len(prompt):]
-    # Templates that render the last turn differently: append the answer and end-of-sequence ourselves.
-    return prompt, answer + (tokenizer.eos_token or "")
+    eos = tokenizer.eos_token or ""
+    # Templates that render the last turn differently: append the answer ourselves.
+    answer_text = full[len(prompt):] if full.startswith(prompt) else answer
+    if eos and eos not in answer_text:
+        answer_text += eos  # without an end marker to learn, generation would never stop
+    return prompt, answer_text
 
 
 def encode(tokenizer, sample: TextSample, max_length: int) -> dict[str, list[int]]:

@@ -104,7 +104,7 @@ class CausalLMProblem(Problem):
 
     def forward_losses(self, model, batch) -> tuple[torch.Tensor, torch.Tensor]:
         with self.autocast():
-            logits = model(**batching.model_inputs(batch), use_cache=False).logits
+            logits = batching.forward_logits(model, batch)
         return batching.token_losses(logits, batch["labels"])
 
     def training_loss(self, model, batch) -> torch.Tensor:
