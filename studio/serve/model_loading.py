@@ -12,15 +12,17 @@ class ModelLoadError(RuntimeError):
 
 
 GENERATE = "generate"
+GENERATE_WITH_IMAGES = "generate_with_images"
 CLASSIFY_TEXT = "classify_text"
 CLASSIFY_IMAGE = "classify_image"
 
 
 @dataclass
 class LoadedModel:
-    kind: str  # GENERATE, CLASSIFY_TEXT or CLASSIFY_IMAGE
+    kind: str  # GENERATE, GENERATE_WITH_IMAGES, CLASSIFY_TEXT or CLASSIFY_IMAGE
     model: Any
     tokenizer: Any = None  # text models
+    processor: Any = None  # image-text-to-text models (its tokenizer is also ``tokenizer``)
     image_processor: Any = None  # image classifiers
     labels: dict[int, str] = field(default_factory=dict)
     device: str = "cpu"
@@ -41,7 +43,8 @@ def model_kind(model_dir: Path) -> str:
     config_path = model_dir / "config.json"
     if not config_path.exists():
         return GENERATE  # adapter folders carry no config.json; studio adapters are causal LMs
-    architectures = json.loads(config_path.read_text()).get("architectures") or []
+    config = json.loads(config_path.read_text())
+    architectures = config.get("architectures") or []
     for arch in architectures:
         if arch.endswith("ForSequenceClassification"):
             return CLASSIFY_TEXT
@@ -49,6 +52,8 @@ def model_kind(model_dir: Path) -> str:
             return CLASSIFY_IMAGE
         if arch.endswith("ForObjectDetection"):
             raise ModelLoadError(f"{model_dir}: object detection models cannot be served")
+    if "vision_config" in config:
+        return GENERATE_WITH_IMAGES
     return GENERATE
 
 
@@ -80,6 +85,12 @@ def load(model_path: str | Path, device: str = "auto") -> LoadedModel:
 
         model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), dtype=dtype)
         loaded = LoadedModel(kind, model, tokenizer=_tokenizer(model_dir))
+    elif kind == GENERATE_WITH_IMAGES:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        model = AutoModelForImageTextToText.from_pretrained(str(model_dir), dtype=dtype)
+        processor = AutoProcessor.from_pretrained(str(model_dir))
+        loaded = LoadedModel(kind, model, tokenizer=processor.tokenizer, processor=processor)
     elif is_adapter(model_dir):
         loaded = LoadedModel(kind, _merged_adapter(model_dir, dtype), tokenizer=_tokenizer(model_dir))
     else:

@@ -78,18 +78,37 @@ class TransformersGenerator:
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
         self.chat_template = None if self.tokenizer.chat_template else chat_template
-        self.max_positions = getattr(loaded.model.config, "max_position_embeddings", None) or 2048
+        text_config = loaded.model.config.get_text_config()
+        self.max_positions = getattr(text_config, "max_position_embeddings", None) or 2048
         # One model, one forward at a time: concurrent generate() calls would only thrash the device.
         self.lock = threading.Lock()
 
-    def prompt_ids(self, messages: list[dict]):
-        conversation = [{"role": m["role"], "content": message_text(m.get("content"))} for m in messages]
+    def prompt_inputs(self, messages: list[dict]) -> dict:
+        """Token ids (and pixel values for image-text models) of the chat, ready for generate()."""
+        processor = self.loaded.processor
+        image_token = getattr(processor, "image_token", None) if processor is not None else None
+        conversation, images = [], []
+        for m in messages:
+            pictures = message_images(m.get("content"))
+            if pictures and image_token is None:
+                raise RequestError("this model reads text only; remove the image_url parts", "messages")
+            images += pictures
+            # One image token per picture, before the text, as Studio formats multimodal samples.
+            text = "".join(f"{image_token}\n" for _ in pictures) + message_text(m.get("content"))
+            conversation.append({"role": m["role"], "content": text})
         text = self.tokenizer.apply_chat_template(
             conversation, chat_template=self.chat_template, add_generation_prompt=True, tokenize=False)
-        return self.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        if processor is None:
+            return {"input_ids": self.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]}
+        from PIL import Image
+
+        pil = [Image.open(io.BytesIO(data)).convert("RGB") for data in images]
+        inputs = processor(text=[text], images=pil or None, return_tensors="pt", add_special_tokens=False)
+        return {k: v for k, v in inputs.items() if k != "attention_mask"}
 
     def stream(self, messages: list[dict], params: SamplingParams) -> GenerationStream:
-        input_ids = self.prompt_ids(messages)
+        inputs = self.prompt_inputs(messages)
+        input_ids = inputs.pop("input_ids")
         prompt_len = input_ids.shape[1]
         room = self.max_positions - prompt_len
         if room <= 0:
@@ -98,10 +117,11 @@ class TransformersGenerator:
         max_new = min(params.max_tokens or room, room)
         result = GenerationStream(iter(()))
         result.usage.prompt_tokens = prompt_len
-        result._deltas = self._run(input_ids, max_new, params, result)
+        result._deltas = self._run(input_ids, inputs, max_new, params, result)
         return result
 
-    def _run(self, input_ids, max_new: int, params: SamplingParams, result: GenerationStream) -> Iterator[str]:
+    def _run(self, input_ids, extra_inputs: dict, max_new: int, params: SamplingParams,
+             result: GenerationStream) -> Iterator[str]:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
@@ -119,6 +139,7 @@ class TransformersGenerator:
             max_new_tokens=max_new, do_sample=sampling, streamer=streamer,
             stopping_criteria=StoppingCriteriaList([Cancelled()]),
             pad_token_id=self.tokenizer.pad_token_id,
+            **{k: _on_model(v, self.loaded.model) for k, v in extra_inputs.items()},
         )
         if sampling:
             kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
@@ -157,6 +178,13 @@ class TransformersGenerator:
         ended_on_eos = bool(new_ids) and new_ids[-1] in _eos_ids(self.loaded.model, self.tokenizer)
         if not scanner.stopped and not ended_on_eos and len(new_ids) >= max_new:
             result.finish_reason = "length"
+
+
+def _on_model(tensor, model):
+    """Move an input to the model's device; pixel values also take its dtype (bf16 on GPU)."""
+    if tensor.is_floating_point():
+        return tensor.to(model.device, dtype=model.dtype)
+    return tensor.to(model.device)
 
 
 def _eos_ids(model, tokenizer) -> set[int]:

@@ -95,3 +95,26 @@ def test_object_detection_and_empty_folders_are_refused(tmp_path):
         load(tmp_path, "cpu")
     with pytest.raises(ModelLoadError, match="neither a model"):
         load(tmp_path / "..", "cpu")
+
+
+def test_image_text_model_generates_from_an_image_and_a_question(tmp_path):
+    from PIL import Image
+
+    from studio.config.templates import DEFAULT_CHAT_TEMPLATE
+    from studio.serve.model_loading import GENERATE_WITH_IMAGES
+    from studio.serve.transformers_engine import TransformersGenerator
+    from training.tiny_models import build_llava
+
+    loaded = load(build_llava(tmp_path), "cpu")
+    assert loaded.kind == GENERATE_WITH_IMAGES
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(png, format="PNG")
+    uri = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    client = TestClient(create_app(TransformersGenerator(loaded, DEFAULT_CHAT_TEMPLATE), "llava"))
+    message = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": uri}},
+                                           {"type": "text", "text": "What colour?"}]}
+    response = client.post("/v1/chat/completions", json={"messages": [message], "max_tokens": 4, "temperature": 0})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # 16 image patches + 1 extra token expand the single <image> placeholder in the prompt.
+    assert body["usage"]["prompt_tokens"] > 16 and 1 <= body["usage"]["completion_tokens"] <= 4
