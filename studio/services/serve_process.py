@@ -66,7 +66,9 @@ def is_our_server(pid: int | None, port: int | None) -> bool:
         cmdline = process.cmdline()
     except (psutil.Error, ProcessLookupError, ValueError):
         return False
-    return "studio.serve" in cmdline and (port is None or str(port) in cmdline)
+    # On a GPU studio.serve may have exec'd itself into vLLM's server: same pid, new command line.
+    serving = "studio.serve" in cmdline or "vllm.entrypoints.openai.api_server" in cmdline
+    return serving and (port is None or str(port) in cmdline)
 
 
 def stop_group(pid: int | None, grace_s: float = 10.0) -> None:
