@@ -14,7 +14,7 @@ import torch
 from studio.config import ExperimentConfig
 from training.errors import RunError
 
-QLORA_NEEDS = "qlora needs a CUDA GPU with bitsandbytes"
+QLORA_NEEDS = "qlora needs bitsandbytes"
 
 
 def pick_device() -> torch.device:
@@ -45,29 +45,38 @@ def json_kwargs(text: str) -> dict[str, Any]:
     return json.loads(text or "{}")
 
 
-def load_kwargs(cfg: ExperimentConfig, device: torch.device) -> dict[str, Any]:
-    """Keyword arguments for ``<AutoClass>.from_pretrained`` implied by the config."""
+def load_kwargs(cfg: ExperimentConfig, device: torch.device, *, quantize: bool = True) -> dict[str, Any]:
+    """Keyword arguments for ``<AutoClass>.from_pretrained`` implied by the config.
+
+    quantize=False gives the unquantized load used to merge a QLoRA adapter at the end.
+    """
     kwargs: dict[str, Any] = {
         "revision": cfg.environment.huggingface_branch,
         "trust_remote_code": cfg.environment.trust_remote_code,
         "attn_implementation": attention_implementation(cfg, device),
         "dtype": torch.float32,
     }
-    if cfg.architecture.training_mode == "qlora":
+    if quantize and cfg.architecture.training_mode == "qlora":
         kwargs["quantization_config"] = qlora_quantization_config(device)
-        kwargs["dtype"] = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == "cuda":
+            kwargs["dtype"] = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return kwargs
 
 
 def qlora_quantization_config(device: torch.device):
-    # bitsandbytes imports on CPU-only machines but its 4-bit kernels for training are CUDA only.
-    if device.type != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
-        raise RunError(f"architecture.training_mode: {QLORA_NEEDS}; use lora or full on this machine")
+    # Measured here: bitsandbytes >= 0.48 runs 4-bit forward and backward on CPU too (slowly),
+    # so QLoRA needs only bitsandbytes; on CPU the compute dtype is fp32.
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise RunError(f"architecture.training_mode: {QLORA_NEEDS} (bitsandbytes is not installed); "
+                       "use lora or full, or pip install bitsandbytes")
     from transformers import BitsAndBytesConfig
 
-    return BitsAndBytesConfig(
-        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    if device.type == "cuda":
+        compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    else:
+        compute = torch.float32
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute)
 
 
 def backbone_config(cfg: ExperimentConfig):
@@ -130,7 +139,10 @@ def apply_training_mode(model: torch.nn.Module, cfg: ExperimentConfig, *, task_t
     """Wrap ``model`` for lora/qlora (peft) or leave it whole for full fine-tuning; log what trains."""
     arch, tr = cfg.architecture, cfg.training
     if arch.gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers 5 name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if hasattr(model.config, "use_cache"):
             model.config.use_cache = False
     if arch.training_mode == "full":

@@ -199,9 +199,17 @@ class FinetuneRecipe:
     def save(self) -> None:
         self.status.update(stage="saving model", progress=0.97)
         ckpt = self.run_dir / "checkpoint"
-        self.problem.save_model(self.model, ckpt / "model")
-        if self.cfg.architecture.training_mode in ("lora", "qlora"):
+        mode = self.cfg.architecture.training_mode
+        if mode in ("lora", "qlora"):
             self.model.save_pretrained(str(ckpt / "adapter"))
+        if mode == "qlora":
+            # Merging into 4-bit weights would round the update away: merge into a full-precision base.
+            from peft import PeftModel
+
+            base = self.problem.build_model(modeling.load_kwargs(self.cfg, self.device, quantize=False))
+            self.problem.save_model(PeftModel.from_pretrained(base, str(ckpt / "adapter")), ckpt / "model")
+        else:
+            self.problem.save_model(self.model, ckpt / "model")
         self.logs.train(f"saved the merged model to {ckpt / 'model'}")
         result = self.last_eval
         if result is not None:

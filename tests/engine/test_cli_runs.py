@@ -132,3 +132,22 @@ def test_sigterm_stops_and_resume_continues_from_the_last_checkpoint(tiny_llama_
     steps = [s for s, _ in series(run_dir, "train", "loss")]
     assert steps == list(range(1, steps[-1] + 1)), "every step logged exactly once across stop and resume"
     assert steps[-1] == total_steps
+
+
+def test_qlora_with_adamw8bit_runs_on_cpu_and_a_missing_judge_does_not_fail_the_run(tiny_llama_dir, toy_csv,
+                                                                                      tmp_path, monkeypatch):
+    pytest.importorskip("bitsandbytes", reason="qlora needs bitsandbytes")
+    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    cfg = write_config(tmp_path / "cfg.yaml", tiny_llama_dir, toy_csv,
+                       architecture={"training_mode": "qlora"},
+                       training={"learning_rate": 0.01, "optimizer": "AdamW8bit"},
+                       prediction={"metrics": ["Perplexity", "LLM-as-a-Judge"]})
+    run_dir = tmp_path / "run"
+    proc = run_engine("--config", str(cfg), "--out", str(run_dir))
+    _assert_completed(proc, run_dir)
+    assert "metric LLM-as-a-Judge failed" in (run_dir / "train.log").read_text()
+    assert "Perplexity" in json.loads((run_dir / "final_metrics.json").read_text())
+    # The merged model is full precision (merged into an unquantized base), not 4-bit.
+    merged_cfg = json.loads((run_dir / "checkpoint" / "model" / "config.json").read_text())
+    assert "quantization_config" not in merged_cfg
