@@ -46,6 +46,19 @@ def set_resolution(processor, resolution: int) -> None:
         processor.crop_size = {"height": resolution, "width": resolution}
 
 
+def vision_from_pretrained(auto_class, cfg, config, load_kwargs: dict[str, Any]) -> torch.nn.Module:
+    """Load a vision model with a head sized by ``config`` (a new head when the checkpoint's differs)."""
+    kwargs = dict(load_kwargs)
+    try:
+        return auto_class.from_pretrained(cfg.llm_backbone, config=config, ignore_mismatched_sizes=True, **kwargs)
+    except ValueError as exc:
+        if "attn_implementation" not in kwargs or "attention" not in str(exc).lower():
+            raise
+    # Vision models without sdpa/flash attention take their default attention.
+    kwargs.pop("attn_implementation")
+    return auto_class.from_pretrained(cfg.llm_backbone, config=config, ignore_mismatched_sizes=True, **kwargs)
+
+
 class ImageClassificationProblem(ClassifierProblem):
     head_modules = ("classifier",)
 
@@ -72,17 +85,7 @@ class ImageClassificationProblem(ClassifierProblem):
         config = AutoConfig.from_pretrained(cfg.llm_backbone, **hub, **json_kwargs(cfg.architecture.backbone_kwargs))
         set_dropout(config, cfg.architecture.intermediate_dropout)
         self.configure_head(config)
-        kwargs = {k: v for k, v in load_kwargs.items() if k not in ("revision", "trust_remote_code")}
-        try:
-            model = AutoModelForImageClassification.from_pretrained(
-                cfg.llm_backbone, config=config, ignore_mismatched_sizes=True, **hub, **kwargs)
-        except ValueError as exc:
-            if "attn_implementation" not in kwargs or "attention" not in str(exc).lower():
-                raise
-            # Vision models without sdpa/flash support take the default attention.
-            kwargs.pop("attn_implementation")
-            model = AutoModelForImageClassification.from_pretrained(
-                cfg.llm_backbone, config=config, ignore_mismatched_sizes=True, **hub, **kwargs)
+        model = vision_from_pretrained(AutoModelForImageClassification, cfg, config, load_kwargs)
         self.interpolate = (self._model_resolution(config) not in (None, self.size)
                             and "interpolate_pos_encoding" in inspect.signature(model.forward).parameters)
         return model
