@@ -1,0 +1,53 @@
+"""Ask KGM for an experiment, and launch what it suggests as a linked experiment.
+
+``recommend`` (studio.services.recommend) only reads a config and a metrics list; this module
+feeds it one stored experiment (its config, its run folder's curves, its status and error) and
+turns the answer into a new queued experiment through the ExperimentService, so the new row is
+validated, written and queued exactly like one made in the New Experiment dialog.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import yaml
+
+from studio.runner.run_folder_reader import METRICS_FILE, MetricsTail
+
+from .recommend import Recommendation, recommend
+
+KGM_CONNECTION = "kgm"
+
+
+def ask(experiments, experiment_id: str) -> Recommendation:
+    """The recommended next experiment for a stored experiment (NotFoundError if it is gone)."""
+    row = experiments.store.experiments.require(experiment_id)
+    config = experiments.config_of(row)
+    metrics = MetricsTail(experiments.run_dir(experiment_id) / METRICS_FILE).read_new()
+    return recommend(config, metrics, status=row.get("status"), error=row.get("error"))
+
+
+def overrides_yaml(recommendation: Recommendation) -> str:
+    """The suggested changes as the YAML a user would type into the Advanced Configuration editor."""
+    return yaml.safe_dump(recommendation.overrides, sort_keys=True, default_flow_style=False)
+
+
+def as_state(recommendation: Recommendation) -> dict:
+    """A plain dict for a UI state, so Proceed launches exactly what the dialog showed."""
+    return asdict(recommendation)
+
+
+def proceed(experiments, experiment_id: str, recommendation: Recommendation | dict) -> dict:
+    """Create and queue the suggested experiment, linked to ``experiment_id`` as a "kgm" connection.
+
+    Raises ConfigError (from the service) if the suggestion does not validate, e.g. because the
+    source experiment's dataset was deleted since.
+    """
+    if isinstance(recommendation, dict):
+        recommendation = Recommendation(**recommendation)
+    row = experiments.store.experiments.require(experiment_id)
+    config = recommendation.apply_to(experiments.config_of(row))
+    config = config.model_copy(update={"experiment_name": f"{row.get('name') or experiment_id}-kgm"})
+    return experiments.create(config, row.get("project_id"), source_id=experiment_id, connection=KGM_CONNECTION)
+
+
+__all__ = ["ask", "overrides_yaml", "as_state", "proceed", "KGM_CONNECTION"]

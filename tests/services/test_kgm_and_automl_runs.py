@@ -1,0 +1,128 @@
+"""Ask KGM's Proceed and AutoML's launch create real linked, queued experiments.
+
+A real store, ExperimentService and runner queue (the runner thread is not started, so nothing
+trains); finished runs are simulated by writing their run folder and row the way the runner does.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from studio.config import ConfigError
+from studio.runner.supervisor import Supervisor
+from studio.services import automl_runs, kgm
+from studio.services.automl import SearchSpace
+from studio.services.experiments import ExperimentService
+from studio.store import Store
+
+
+@pytest.fixture()
+def service(studio_home):
+    store = Store(studio_home)
+    return ExperimentService(store, Supervisor(store, studio_home, gpus=[]), studio_home)
+
+
+@pytest.fixture()
+def dataset(service):
+    return service.store.datasets.add({"name": "toy", "rows": 10})
+
+
+def finish(service, row, losses=(), final=None, status="Completed", error=None):
+    """Make a queued experiment look finished: metrics.jsonl, final metrics and the row fields."""
+    run_dir = service.run_dir(row["id"])
+    with open(run_dir / "metrics.jsonl", "w") as handle:
+        for step, (split, value) in enumerate(losses):
+            handle.write(json.dumps({"step": step, "epoch": step / 10, "time": 0.0, "split": split,
+                                     "name": "loss", "value": value}) + "\n")
+    service.supervisor.stop(row["id"])  # off the queue, as a finished run would be
+    return service.store.experiments.update(row["id"], status=status, error=error, final_metrics=final)
+
+
+def test_kgm_proceed_queues_the_suggested_experiment_linked_to_its_source(service, dataset):
+    source = service.create({"experiment_name": "flat", "dataset": {"train_dataset_id": dataset["id"]},
+                             "training": {"learning_rate": 0.0001}})
+    # A loss that barely moves: KGM raises the learning rate.
+    finish(service, source, losses=[("train", 2.0), ("train", 1.999), ("train", 1.998), ("train", 1.998),
+                                    ("train", 1.997), ("train", 1.997)])
+    suggestion = kgm.ask(service, source["id"])
+    assert suggestion.overrides == {"training": {"learning_rate": 0.0003}}
+    assert "learning rate" in suggestion.title.lower()
+    assert yaml.safe_load(kgm.overrides_yaml(suggestion)) == {"training": {"learning_rate": 0.0003}}
+
+    created = kgm.proceed(service, source["id"], kgm.as_state(suggestion))
+    assert (created["connected_to"], created["connection"], created["status"]) == (source["id"], "kgm", "Queued")
+    assert created["name"] == "flat-kgm"
+    assert created["id"] in service.supervisor.queued_ids()
+    written = yaml.safe_load((service.run_dir(created["id"]) / "config.yaml").read_text())
+    assert written["training"]["learning_rate"] == 0.0003
+    assert written["dataset"]["train_dataset_id"] == dataset["id"]
+    assert {r["id"] for r in service.connected(created["id"])} == {source["id"], created["id"]}
+
+
+def test_kgm_reads_the_failure_reason_of_a_failed_run(service, dataset):
+    source = service.create({"dataset": {"train_dataset_id": dataset["id"]}, "training": {"batch_size": 8}})
+    finish(service, source, status="Failed", error="CUDA out of memory. Tried to allocate 2.00 GiB")
+    suggestion = kgm.ask(service, source["id"])
+    assert suggestion.overrides["training"]["batch_size"] == 4
+    created = kgm.proceed(service, source["id"], suggestion)
+    assert service.config_of(created).training.batch_size == 4
+
+
+def test_kgm_proceed_reports_a_deleted_dataset_and_creates_nothing(service, dataset):
+    source = service.create({"dataset": {"train_dataset_id": dataset["id"]}})
+    finish(service, source)
+    suggestion = kgm.ask(service, source["id"])
+    service.store.datasets.delete(dataset["id"])
+    with pytest.raises(ConfigError, match="dataset.train_dataset_id"):
+        kgm.proceed(service, source["id"], suggestion)
+    assert [r["id"] for r in service.store.experiments.list()] == [source["id"]]
+
+
+def test_automl_launches_linked_trials_inside_the_search_space(service, dataset):
+    source = service.create({"experiment_name": "base", "dataset": {"train_dataset_id": dataset["id"]},
+                             "prediction": {"metrics": ["BLEU"]}})
+    finish(service, source, final={"BLEU": 10.0, "loss": 1.0})
+    trials = automl_runs.launch(service, source["id"], count=3)
+    space = SearchSpace()
+    assert len(trials) == 3
+    assert [t["name"] for t in trials] == ["base-automl-1", "base-automl-2", "base-automl-3"]
+    for trial in trials:
+        assert (trial["connected_to"], trial["connection"]) == (source["id"], "automl")
+        config = service.config_of(trial)
+        assert space.learning_rate[0] <= config.training.learning_rate <= space.learning_rate[1]
+        assert config.training.lora_rank in space.lora_rank
+        assert config.prediction.metrics == ["BLEU"]
+    assert set(service.supervisor.queued_ids()) == {t["id"] for t in trials}
+    assert len({service.config_of(t).training.learning_rate for t in trials}) == 3
+
+
+def test_automl_history_is_the_finished_study_and_new_batches_differ(service, dataset):
+    source = service.create({"experiment_name": "base", "dataset": {"train_dataset_id": dataset["id"]},
+                             "prediction": {"metrics": ["BLEU"]}})
+    finish(service, source, final={"BLEU": 10.0})
+    first = automl_runs.launch(service, source["id"], count=2)
+    finish(service, first[0], final={"BLEU": 30.0})
+    finish(service, first[1], status="Failed", error="boom")
+    # An unrelated copy of the source is not part of the study.
+    copy = service.create(service.copy_yaml(source["id"]), source_id=source["id"], connection="copy")
+    finish(service, copy, final={"BLEU": 99.0})
+
+    # Launched from a trial, the study is still the source's: same history, same root name.
+    history = automl_runs.finished_trials(service, first[0]["id"], "BLEU")
+    assert sorted(t.value for t in history) == [10.0, 30.0]
+    assert {m["id"] for m in automl_runs.study_members(service, first[0]["id"])} == \
+        {source["id"], first[0]["id"], first[1]["id"]}
+    second = automl_runs.launch(service, first[0]["id"], count=2)
+    assert [t["name"] for t in second] == ["base-automl-3", "base-automl-4"]
+    assert all(t["connected_to"] == first[0]["id"] for t in second)
+    first_rates = {service.config_of(t).training.learning_rate for t in first}
+    assert not first_rates & {service.config_of(t).training.learning_rate for t in second}
+
+
+def test_automl_refuses_a_trial_count_out_of_range(service, dataset):
+    source = service.create({"dataset": {"train_dataset_id": dataset["id"]}})
+    with pytest.raises(ValueError, match="between 1 and 16"):
+        automl_runs.launch(service, source["id"], count=0)
+    assert len(service.store.experiments.list()) == 1
