@@ -1,0 +1,152 @@
+"""multimodal_causal_language_modeling: image + question -> answer, with AutoModelForImageTextToText.
+
+Built on the causal LM problem: the same chat-formatted samples, answer-only labels, losses,
+Perplexity/BLEU/QA_Accuracy evaluation and predictions table. What differs: the user turn
+opens with the processor's image token (expanded by the processor to the image's patch
+tokens), batches carry the image tensors, and sequences are padded, never packed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from training import batching
+from training.data import check_columns
+from training.errors import DatasetError, RunError
+from training.images import check_images, load_image
+from training.modeling import backbone_config
+from training.problems import SplitData
+from training.problems.causal_lm import CausalLMProblem
+from training.text_samples import IGNORE_INDEX, TextSample, ensure_pad_token, render, rows_to_samples, set_chat_template
+
+MAX_BAD_ROWS_LISTED = 20
+
+
+class MultimodalProblem(CausalLMProblem):
+    lora_task_type = "CAUSAL_LM"
+    # The vision tower and projector stay frozen under LoRA unless named in lora_target_modules;
+    # the language model's linear layers are adapted.
+    lora_exclude = CausalLMProblem.lora_exclude + ("vision_tower", "multi_modal_projector")
+
+    def required_columns(self) -> list[str]:
+        return super().required_columns() + [self.cfg.dataset.image_column]
+
+    # ---- model --------------------------------------------------------------------------
+    def build_model(self, load_kwargs: dict[str, Any]) -> torch.nn.Module:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        cfg = self.cfg
+        self.processor = AutoProcessor.from_pretrained(
+            cfg.llm_backbone, revision=cfg.environment.huggingface_branch,
+            trust_remote_code=cfg.environment.trust_remote_code)
+        self.tokenizer = getattr(self.processor, "tokenizer", None)
+        self.image_token = getattr(self.processor, "image_token", None)
+        if self.tokenizer is None or not self.image_token:
+            raise RunError(f"llm_backbone: the processor of {cfg.llm_backbone} has no tokenizer or image token; "
+                           "multimodal_causal_language_modeling needs an image-text-to-text model")
+        ensure_pad_token(self.tokenizer)
+        self.tokenizer.padding_side = cfg.tokenizer.padding_side
+        self.logs.train(f"chat template: {set_chat_template(self.tokenizer, cfg)}; image slot "
+                        f"{self.image_token!r} at the start of the user turn")
+        self.packing = False  # image tokens must stay in one row with their pixel tensors
+        self.logs.train(f"batches: padded to the longest sequence, {cfg.tokenizer.padding_side} side")
+        return AutoModelForImageTextToText.from_pretrained(cfg.llm_backbone, config=self.config or backbone_config(cfg),
+                                                           **load_kwargs)
+
+    # ---- data ---------------------------------------------------------------------------
+    def build_datasets(self, train: SplitData, validation: SplitData) -> None:
+        image_col = self.cfg.dataset.image_column
+        for name, split in (("train", train), ("validation", validation)):
+            check_columns(name, split.frame, self.required_columns())
+            check_images(split.frame[image_col].tolist(), root=split.root, column=image_col, split=name)
+        self.train_samples = rows_to_samples(train.frame, self.cfg)
+        self.validation_samples = rows_to_samples(validation.frame, self.cfg)
+        self.train_dataset = self.encode_split(self.train_samples, train, "train")
+        self.validation_dataset = self.encode_split(self.validation_samples, validation, "validation")
+        lengths = self.train_lengths()
+        self.logs.train(f"tokenized {len(self.train_dataset)} training and {len(self.validation_dataset)} "
+                        f"validation samples with images; tokens per sample: mean {sum(lengths) / len(lengths):.1f}, "
+                        f"max {max(lengths)} (max_length {self.cfg.tokenizer.max_length})")
+
+    def encode_split(self, samples: list[TextSample], split: SplitData, name: str) -> list[dict[str, Any]]:
+        """Prompt ids with the image slot expanded by the processor; labels on answer tokens only.
+
+        Only the answer is ever cut (a cut through the image tokens would break the model), so a
+        prompt longer than max_length is an error naming the rows.
+        """
+        image_col, max_length = self.cfg.dataset.image_column, self.cfg.tokenizer.max_length
+        cells = split.frame[image_col].tolist()
+        encoded, too_long = [], []
+        for sample in samples:
+            messages = [dict(m) for m in sample.messages]
+            messages[-1]["content"] = f"{self.image_token}\n{messages[-1]['content']}"
+            prompt_text, answer_text = render(self.tokenizer, messages, sample.answer)
+            image = load_image(cells[sample.row], root=split.root, row=sample.row, column=image_col, split=name)
+            prompt = self.processor(images=[image], text=[prompt_text], add_special_tokens=False)["input_ids"][0]
+            prompt = list(prompt.tolist() if hasattr(prompt, "tolist") else prompt)
+            answer = self.tokenizer(answer_text, add_special_tokens=False)["input_ids"]
+            if len(prompt) >= max_length:
+                too_long.append(f"row {sample.row} ({len(prompt)} tokens)")
+                continue
+            answer = answer[:max_length - len(prompt)]
+            encoded.append({"input_ids": prompt + answer, "labels": [IGNORE_INDEX] * len(prompt) + answer,
+                            "prompt_ids": prompt, "cell": cells[sample.row], "root": split.root, "row": sample.row,
+                            "split": name})
+        if too_long:
+            more = f"; and {len(too_long) - MAX_BAD_ROWS_LISTED} more" if len(too_long) > MAX_BAD_ROWS_LISTED else ""
+            raise DatasetError(f"tokenizer.max_length {max_length} is too short for the image tokens and question of "
+                               f"{name} " + "; ".join(too_long[:MAX_BAD_ROWS_LISTED]) + more
+                               + ": raise tokenizer.max_length")
+        return encoded
+
+    def image_inputs(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        column = self.cfg.dataset.image_column
+        images = [load_image(s["cell"], root=s["root"], row=s["row"], column=column, split=s["split"])
+                  for s in samples]
+        return dict(self.processor.image_processor(images, return_tensors="pt"))
+
+    def collate(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        batch = batching.collate_padded(samples, pad_id=self.tokenizer.pad_token_id,
+                                        side=self.cfg.tokenizer.padding_side, quantile=1.0,
+                                        max_length=self.cfg.tokenizer.max_length)
+        batch.update(self.image_inputs(samples))
+        return batch
+
+    def forward_losses(self, model, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        images = {k: v for k, v in batch.items() if k not in ("input_ids", "labels", "attention_mask",
+                                                               "position_ids", "sample_ids")}
+        with self.autocast():
+            logits = model(**batching.model_inputs(batch), **images, use_cache=False).logits
+        return batching.token_losses(logits, batch["labels"])
+
+    # ---- generation ---------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, model, prompts: list[list[int]], report=lambda f: None) -> list[str]:
+        """Batched generation over the validation samples (``prompts`` are their prompt_ids, in order)."""
+        if len(prompts) != len(self.validation_dataset):
+            raise RuntimeError("multimodal generation runs over the validation samples only")
+        pr, tok = self.cfg.prediction, self.tokenizer
+        sampling = pr.temperature > 0
+        options = dict(max_new_tokens=pr.max_length_inference, min_new_tokens=pr.min_length_inference,
+                       num_beams=pr.num_beams, repetition_penalty=pr.repetition_penalty, do_sample=sampling,
+                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, use_cache=True)
+        options.update(dict(temperature=pr.temperature, top_p=pr.top_p, top_k=pr.top_k or None) if sampling
+                       else dict(temperature=None, top_p=None, top_k=None))
+        bs = self.inference_batch_size()
+        outputs: list[str] = []
+        for start in range(0, len(prompts), bs):
+            chunk = prompts[start:start + bs]
+            width = max(len(p) for p in chunk)
+            ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in chunk], device=self.device)
+            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=self.device)
+            images = {k: v.to(self.device) for k, v in
+                      self.image_inputs(self.validation_dataset[start:start + bs]).items()}
+            with self.autocast():
+                generated = model.generate(input_ids=ids, attention_mask=mask, **images, **options)
+            outputs += [t.strip() for t in tok.batch_decode(generated[:, width:], skip_special_tokens=True)]
+            report(min(1.0, (start + bs) / len(prompts)))
+        return outputs
+
+
+PROBLEM = MultimodalProblem
