@@ -209,7 +209,7 @@ class ObjectDetectionProblem(Problem):
             chunk = self.validation_dataset[start:start + bs]
             outputs = self.forward(model, self.collate(chunk))
             losses.append(float(outputs.loss) * len(chunk))
-            sizes = torch.tensor([[s["size"][1], s["size"][0]] for s in chunk])  # (height, width)
+            sizes = torch.tensor([[s["size"][1], s["size"][0]] for s in chunk], device=self.device)  # (h, w)
             # threshold 0: every query counts for mAP, ranked by its score
             results = self.processor.post_process_object_detection(outputs, threshold=0.0, target_sizes=sizes)
             for result in results:
