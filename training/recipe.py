@@ -67,7 +67,8 @@ class FinetuneRecipe:
 
         self.status.update(stage="preparing data")
         self.problem.build_datasets(train, validation)
-        self.lengths = self.problem.train_lengths() if cfg.training.use_length_based_sampler else None
+        self.token_lengths = self.problem.train_lengths()  # for tokens/s; None for non-text types
+        self.lengths = self.token_lengths if cfg.training.use_length_based_sampler else None
 
         tr = cfg.training
         n_batches = math.ceil(self.problem.train_size() / tr.batch_size)
@@ -144,8 +145,10 @@ class FinetuneRecipe:
                 self.metrics.log(self.step, epoch_f, "train", "lr", self.scheduler.get_last_lr()[0])
                 self.status.update(stage=self._stage(), progress=self._progress())
                 if self.step % log_every == 0:
-                    self.logs.train(f"{self._stage()}: train loss {loss:.4f}, lr {self.scheduler.get_last_lr()[0]:.3g}"
-                                    f", {tokens / max(1e-9, time.time() - started):.0f} tokens/s")
+                    speed = (f", {tokens / max(1e-9, time.time() - started):.0f} tokens/s"
+                             if self.token_lengths is not None else "")
+                    self.logs.train(f"{self._stage()}: train loss {loss:.4f}, "
+                                    f"lr {self.scheduler.get_last_lr()[0]:.3g}{speed}")
                 done = self.step >= self.total_steps
                 if done or self.step % self.eval_every == 0:
                     self.evaluate(final=done)
@@ -176,7 +179,7 @@ class FinetuneRecipe:
         return total
 
     def _n_tokens(self, index: int) -> int:
-        return self.lengths[index] if self.lengths is not None else 0
+        return self.token_lengths[index] if self.token_lengths is not None else 0
 
     def evaluate(self, *, final: bool) -> Evaluation:
         epoch = self.step / self.steps_per_epoch
