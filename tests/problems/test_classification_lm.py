@@ -27,6 +27,7 @@ def sentiment(n: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.mark.slow
 def test_lora_classifier_beats_its_untrained_self_and_saves_labels(tmp_path, tiny_llama_dir):
     from transformers import AutoModelForSequenceClassification
 
@@ -50,6 +51,7 @@ def test_lora_classifier_beats_its_untrained_self_and_saves_labels(tmp_path, tin
     assert np.allclose(np.stack(predictions["probabilities"]).sum(1), 1.0)
 
 
+@pytest.mark.slow
 def test_multi_label_from_indicator_columns_trains_with_binary_cross_entropy(tmp_path, tiny_llama_dir):
     rng = random.Random(1)
     rows = []
@@ -72,6 +74,7 @@ def test_multi_label_from_indicator_columns_trains_with_binary_cross_entropy(tmp
     assert set(predictions["probability_cat"].round(6)) != {0.5}
 
 
+@pytest.mark.slow
 def test_label_outside_num_classes_fails_the_run_naming_the_setting(tmp_path, tiny_llama_dir):
     data = tmp_path / "train.csv"
     pd.DataFrame({"input": ["a", "b", "c", "d", "e"], "output": [0, 1, 2, 1, 0]}).to_csv(data, index=False)

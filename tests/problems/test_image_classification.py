@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from tests.problems.conftest import (
     assert_completed_with_all_files, demo_data_module, run_engine, status, validation_series, write_config,
@@ -10,6 +11,7 @@ from tests.problems.conftest import (
 IMAGE_CLASSIFICATION = "image_classification"
 
 
+@pytest.mark.slow
 def test_lora_vit_with_augmentation_and_mixup_learns_colours(tmp_path, tiny_vit_dir):
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
@@ -33,6 +35,7 @@ def test_lora_vit_with_augmentation_and_mixup_learns_colours(tmp_path, tiny_vit_
     assert (predictions["target"] == predictions["prediction"]).mean() == accuracy[-1]
 
 
+@pytest.mark.slow
 def test_broken_image_fails_the_run_with_its_row_number(tmp_path, tiny_vit_dir):
     frame = demo_data_module().colours_classification(rows=10, seed=0)
     frame.loc[4, "image"] = b"definitely not a png"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from tests.problems.conftest import (
     assert_completed_with_all_files, demo_data_module, run_engine, status, validation_series, write_config,
@@ -10,6 +11,7 @@ from tests.problems.conftest import (
 MULTIMODAL = "multimodal_causal_language_modeling"
 
 
+@pytest.mark.slow
 def test_tiny_llava_learns_to_answer_the_colour_question(tmp_path, tiny_llava_dir):
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -33,6 +35,7 @@ def test_tiny_llava_learns_to_answer_the_colour_question(tmp_path, tiny_llava_di
     AutoProcessor.from_pretrained(run / "checkpoint/model")
 
 
+@pytest.mark.slow
 def test_max_length_shorter_than_the_image_tokens_is_a_clear_error(tmp_path, tiny_llava_dir):
     data = tmp_path / "vqa.parquet"
     demo_data_module().colours_vqa(rows=10, seed=1).to_parquet(data)

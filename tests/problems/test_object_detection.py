@@ -37,6 +37,7 @@ def test_every_bad_annotation_row_is_reported_in_one_error():
     assert "row 0" not in message
 
 
+@pytest.mark.slow
 def test_tiny_detr_improves_map_and_saves_a_loadable_detector(tmp_path, tiny_detr_dir):
     from transformers import AutoImageProcessor, AutoModelForObjectDetection
 
@@ -60,6 +61,7 @@ def test_tiny_detr_improves_map_and_saves_a_loadable_detector(tmp_path, tiny_det
     assert set(json.loads(predictions["prediction"][0])) == {"bbox", "category", "score"}
 
 
+@pytest.mark.slow
 def test_box_outside_its_image_fails_the_run_with_the_row(tmp_path, tiny_detr_dir):
     frame = demo_data_module().boxes_detection(rows=8, seed=0)
     frame.loc[3, "output"] = json.dumps({"bbox": [[20, 20, 30, 30]], "category": [0]})

@@ -1,10 +1,6 @@
 """Every tiny builder writes a folder the problem type's Auto classes reload and run."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import pytest
 import torch
 from PIL import Image
 
@@ -50,12 +46,10 @@ def test_llava_reloads_and_generates_with_an_image(tmp_path):
     assert generated.shape[1] == encoded["input_ids"].shape[1] + 3
 
 
-@pytest.mark.parametrize("kind", ["llama_classifier"])
-def test_cli_builds_a_sequence_classifier(tmp_path, kind):
+def test_llama_classifier_reloads_as_a_sequence_classifier(tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    subprocess.run([sys.executable, "-m", "training.tiny_models", str(tmp_path), "--kind", kind], check=True,
-                   capture_output=True)
+    BUILDERS["llama_classifier"](tmp_path)
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path)
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)
     batch = tokenizer(["good", "a bad one"], padding=True, return_tensors="pt")
