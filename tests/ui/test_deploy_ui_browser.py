@@ -1,0 +1,230 @@
+"""End to end: deploy a Completed experiment, see it Ready, chat with it, stop it, delete it.
+
+The experiment is prepared before the app starts: its row is created through the
+ExperimentService (runner not started) and the tiny local Llama is trained into its run folder
+by the real engine CLI. Then the real app runs in a subprocess and Chromium drives the
+Deployments and Chat pages. Screenshots land in test-artifacts/screenshots/deploy-*.png.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WORDS = ["cat", "dog", "sun", "red", "blue", "tree", "fish", "moon"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _completed_experiment(home: Path, model_dir: Path) -> dict:
+    """A stored experiment trained to Completed by ``python -m training RUN_DIR``."""
+    from studio.runner.run_folder_reader import read_final_metrics, read_status
+    from studio.runner.supervisor import Supervisor
+    from studio.services.experiments import ExperimentService
+    from studio.store import Store
+    from studio.store.database import forget_database
+
+    store = Store(home)
+    rng = random.Random(0)
+    dataset = store.datasets.add({"name": "toy-repeat", "rows": 32})
+    folder = home / "datasets" / dataset["id"]
+    folder.mkdir(parents=True)
+    pd.DataFrame([{"input": f"repeat: {w}", "output": w} for w in (rng.choice(WORDS) for _ in range(32))]) \
+        .to_parquet(folder / "data.parquet")
+    supervisor = Supervisor(store, home, gpus=[])  # not started: the app's runner must find nothing to do
+    service = ExperimentService(store, supervisor, home)
+    row = service.create({"experiment_name": "tiny-chat", "llm_backbone": str(model_dir),
+                          "dataset": {"train_dataset_id": dataset["id"]}, "tokenizer": {"max_length": 32},
+                          "training": {"batch_size": 8, "epochs": 1, "evaluation_epochs": 1},
+                          "prediction": {"metrics": ["Perplexity"], "max_length_inference": 4},
+                          "environment": {"seed": 1}}, store.projects.default()["id"])
+    run_dir = service.run_dir(row["id"])
+    env = {**os.environ, "STUDIO_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "training", str(run_dir)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_status(run_dir)["status"] == "Completed"
+    final = read_final_metrics(run_dir)
+    # What the runner records when a run ends (it is not running in this process).
+    row = store.experiments.update(row["id"], status="Completed", progress=1.0, final_metrics=final,
+                                   metric_name="Perplexity", best_metric=final["Perplexity"])
+    forget_database(home / "db.json")
+    return row
+
+
+@pytest.fixture()
+def app(tmp_path, tiny_llama_dir):
+    home = tmp_path / "studio_home"
+    home.mkdir()
+    experiment = _completed_experiment(home, tiny_llama_dir)
+    port = _free_port()
+    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = open(tmp_path / "app.log", "wb")
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        if process.poll() is not None:
+            raise AssertionError("the app exited: " + (tmp_path / "app.log").read_text()[-3000:])
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise AssertionError("the app did not answer within 90 s") from None
+            time.sleep(0.5)
+    yield {"url": url, "home": home, "experiment": experiment}
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    # Serving processes outlive the app by design: end the ones this test started.
+    db = json.loads((home / "db.json").read_text())
+    for row in db.get("deployments", {}).values():
+        if row.get("pid"):
+            try:
+                os.killpg(int(row["pid"]), 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@pytest.fixture()
+def page(app):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(30_000)
+        try:
+            yield tab
+        except BaseException:
+            raise
+        finally:
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / f"deploy-{name}.png"), full_page=True)
+
+
+def test_user_deploys_a_completed_experiment_chats_with_it_and_stops_it(page, app):
+    try:
+        _flow(page, app)
+    except BaseException:
+        page.screenshot(path=str(SHOTS / "deploy-failure.png"), full_page=True)
+        raise
+
+
+def _flow(page, app):
+    base, experiment = app["url"], app["experiment"]
+    api_key = "sk-browser-test-key-0123456789"
+
+    # New deployment dialog: the Completed experiment, a name and an API key
+    page.goto(base + "/deployments")
+    page.wait_for_selector("#deployments-empty:has-text('No deployments')")
+    page.click("#new-deployment")
+    page.wait_for_selector("#new-deployment-dialog")
+    page.locator("#new-deployment-experiment input").click()
+    page.get_by_role("option", name=re.compile("tiny-chat")).click()
+    page.locator("#new-deployment-name textarea, #new-deployment-name input").first.fill("Tiny Chat")
+    page.locator("#new-deployment-key input").fill(api_key)
+    shot(page, "01-new-deployment")
+    page.click("#create-deployment")
+
+    # The row appears, Starting → Ready through the timer; the detail shows the snippets
+    page.wait_for_selector("#deployments-table [role=gridcell]:has-text('Tiny Chat')")
+    page.wait_for_selector("#deployments-table [role=gridcell]:has-text('Ready')", timeout=120_000)
+    page.wait_for_selector("#deployment-badge:has-text('Ready')")
+    curl = page.locator("#snippet-curl .cm-content").inner_text()
+    python_snippet = page.locator("#snippet-python .cm-content").inner_text()
+    assert "/v1/chat/completions" in curl and "STUDIO_API_KEY" in curl and "tiny-chat" in curl
+    assert "OpenAI(base_url=" in python_snippet
+    assert api_key not in page.content()
+    page.click("#deployment-health")
+    page.wait_for_selector("#deployment-message:has-text('Healthy')")
+    shot(page, "02-ready")
+
+    # Chat with the deployment: the reply streams into the chatbot
+    page.click("#deployment-chat")
+    page.wait_for_url(re.compile(r".*/chat\?deployment=\w+"))
+    page.wait_for_function("document.querySelector('#chat-source input')?.value?.includes('Tiny Chat')")
+    page.locator("#chat-settings").get_by_text("Generation settings").click()
+    max_tokens = page.locator("#chat-max-tokens input[type=number]")
+    max_tokens.fill("8")
+    max_tokens.press("Enter")
+    page.locator("#chat-input textarea").fill("repeat: cat")
+    page.click("#chat-send")
+    page.wait_for_selector("#chatbot .message-row:has-text('repeat: cat')")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('#chatbot .bot-row, #chatbot .message-row.bot-row'))"
+        ".some(r => r.innerText.trim().length > 0)", timeout=60_000)
+    assert "⚠" not in page.locator("#chat-status").inner_text()
+    shot(page, "03-chat")
+    page.click("#chat-clear")
+    page.wait_for_function("!document.querySelector('#chatbot .message-row')")
+    page.click("#chat-stop-server")
+    page.wait_for_selector("#chat-status:has-text('No chat server is running')")
+
+    # Stop the deployment: its process ends; then delete it after confirming
+    page.goto(base + "/deployments")
+    page.locator("#deployments-table [role=gridcell]", has_text="Tiny Chat").first.click()
+    page.wait_for_selector("#deployment-stop")
+    pid = _deployment_pid(app["home"])
+    page.click("#deployment-stop")
+    page.wait_for_selector("#deployments-table [role=gridcell]:has-text('Stopped')")
+    page.wait_for_selector("#deployment-start")
+    assert _gone(pid)
+    shot(page, "04-stopped")
+    page.click("#deployment-delete")
+    page.wait_for_selector("#confirm-delete-deployment:has-text('Delete deployment Tiny Chat')")
+    page.click("#confirm-delete-deployment-yes")
+    page.wait_for_selector("#deployments-empty:has-text('No deployments')")
+    assert experiment["id"]  # the experiment itself stays
+
+
+def _deployment_pid(home: Path) -> int:
+    rows = json.loads((home / "db.json").read_text())["deployments"].values()
+    return next(int(r["pid"]) for r in rows if r.get("pid"))
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.2)
+    return False
