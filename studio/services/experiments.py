@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import datetime
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,8 +159,9 @@ class ExperimentService:
     def runtime_s(self, row: dict) -> float:
         if row.get("runtime_s") is not None:
             return float(row["runtime_s"])
-        if row.get("started") and row.get("status") not in TERMINAL_STATUSES and row.get("status") != "Queued":
-            return max(0.0, time.time() - float(row["started"]))
+        started = _timestamp(row.get("started"))
+        if started is not None and row.get("status") not in TERMINAL_STATUSES and row.get("status") != "Queued":
+            return max(0.0, time.time() - started)
         return 0.0
 
     def resources(self, row: dict) -> Resources:
@@ -210,6 +212,20 @@ class ExperimentService:
         target = paths.inside_home(Path("exports") / f"{_safe(row['name'])}-{experiment_id}-logs.zip", self.home)
         write_atomic(target, buffer.getvalue())
         return target
+
+
+def _timestamp(value) -> float | None:
+    """Seconds since the epoch from a number or an ISO 8601 text (status.json writes the latter)."""
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        pass
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None
 
 
 def _generated_name(config: ExperimentConfig, experiment_id: str) -> str:

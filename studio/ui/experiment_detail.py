@@ -15,7 +15,7 @@ import pandas as pd
 from studio.runner.run_folder_reader import (METRICS_FILE, SYSTEM_LOG, TERMINAL_STATUSES, TRAIN_LOG,
                                              MetricsTail, tail_log)
 from studio.ui.experiment_table import format_duration, format_metric, format_time
-from studio.ui.metrics_chart import build_figure, metric_names
+from studio.ui.metrics_chart import build_figure, default_choice, metric_names
 from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url
 
 REFRESH_S = 1.5
@@ -43,7 +43,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         resources = gr.Markdown()
     with gr.Tabs():
         with gr.Tab("Charts"):
-            chosen = gr.CheckboxGroup(label="Metrics on the right axis", choices=[], value=[],
+            chosen = gr.CheckboxGroup(label="Validation metrics on the right axis", choices=[], value=[],
                                       elem_id="chart-metrics")
             chart = gr.Plot(elem_id="metrics-chart", show_label=False)
         with gr.Tab("Configuration"):
@@ -85,8 +85,12 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         state["offset"] = tail.offset
         state["records"] = state["records"] + new_records
         names = metric_names(state["records"])
+        chosen_update = gr.skip()
+        if names != state.get("names"):
+            if not state.get("names"):  # first metrics of this view: start with the default choice
+                shown_metrics = default_choice(names)
+            chosen_update = gr.update(choices=names, value=shown_metrics)
         chart_update = build_figure(state["records"], shown_metrics) if (new_records or full) else gr.skip()
-        chosen_update = gr.update(choices=names) if names != state.get("names") else gr.skip()
         state["names"] = names
 
         outputs = [_header(row), _status_html(ctx, row), _resources_md(ctx, row),

@@ -20,8 +20,9 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                            min_width=160, elem_id="experiment-sort")
         new_button = gr.Button("New Experiment", variant="primary", scale=0, min_width=150, elem_id="new-experiment")
         edit_button = gr.Button("Edit", scale=0, min_width=90, elem_id="edit-experiments")
-        with gr.Accordion("Columns", open=False, elem_id="column-toggle"):
-            columns = gr.CheckboxGroup(choices=COLUMNS, value=COLUMNS, show_label=False, elem_id="column-choices")
+        columns_button = gr.Button("Columns ▾", scale=0, min_width=110, elem_id="column-toggle")
+    with gr.Row(visible=False) as columns_row:
+        columns = gr.CheckboxGroup(choices=COLUMNS, value=COLUMNS, label="Shown columns", elem_id="column-choices")
     with gr.Row(visible=False) as edit_bar:
         gr.Markdown("Tick the experiments to delete.")
         delete_button = gr.Button("Delete selected", variant="stop", scale=0, min_width=160, elem_id="delete-selected")
@@ -54,8 +55,10 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         rows = ctx.store.experiments.list(ctx.current_project()["id"])
         result = table_page(rows, ctx.experiments, query=query, sort=sort_name, columns=shown,
                             page=page_number, selectable=edit)
-        static = list(range(1, result.frame.shape[1])) if edit else None
-        return [gr.update(value=result.frame, interactive=edit, static_columns=static),
+        width = result.frame.shape[1]
+        static = list(range(1, width)) if edit else None
+        datatype = (["bool"] + ["str"] * (width - 1)) if edit else "str"
+        return [gr.update(value=result.frame, interactive=edit, static_columns=static, datatype=datatype),
                 result.ids, result.page, result.label, version, result.any_active]
 
     list_inputs = [search, sort, columns, page, editing]
@@ -124,7 +127,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     for event in bar["events"]:
         event.then(first_page, list_inputs, list_outputs)
     timer.tick(tick, [seen, active] + list_inputs, list_outputs, show_progress="hidden")
-    search.input(first_page, list_inputs, list_outputs, show_progress="hidden")
+    search.input(first_page, list_inputs, list_outputs, show_progress="hidden", trigger_mode="always_last")
     sort.input(first_page, list_inputs, list_outputs)
     columns.input(draw, list_inputs, list_outputs)
     previous.click(turn(-1), list_inputs, list_outputs)
@@ -137,6 +140,9 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     delete_button.click(ask_delete, [table, ids], [confirm, confirm_text, pending])
     confirm_no.click(lambda: (gr.update(visible=False), []), None, [confirm, pending])
     confirm_yes.click(do_delete, [pending], [confirm, pending]).then(draw, list_inputs, list_outputs)
+    columns_shown = gr.State(False)
+    columns_button.click(lambda shown: (not shown, gr.update(visible=not shown)), [columns_shown],
+                         [columns_shown, columns_row])
     new_button.click(lambda: dialog["open_values"](), None, dialog["open_outputs"])
     return {"table": table, "search": search, "sort": sort, "columns": columns, "timer": timer,
             "dialog": dialog, "project_bar": bar}

@@ -51,8 +51,8 @@ def _cards(ctx) -> str:
     ]
     if ctx.deploy is not None:
         deployments = [d for d in ctx.store.deployments.list(project_id) if not d.get("ephemeral")]
-        html_cards.append(_card(None, "Deployments", len(deployments), "Models served with an OpenAI-compatible API.",
-                                [(d.get("name") or d["id"], None, d.get("status") or "") for d in deployments[:RECENT]]))
+        html_cards.append(_card("deployments", "Deployments", len(deployments), "Models served with an OpenAI-compatible API.",
+                                [(d.get("name") or d["id"], "deployments", d.get("status") or "") for d in deployments[:RECENT]]))
     return "<div class='studio-cards'>" + "".join(html_cards) + "</div>"
 
 

@@ -17,7 +17,14 @@ def metric_names(records: list[dict]) -> list[str]:
     return names
 
 
-def build_figure(records: list[dict], extra_metrics: list[str] | None = None) -> go.Figure:
+def default_choice(names: list[str]) -> list[str]:
+    """Validation Perplexity on the right axis when the run reports it, else the first metric."""
+    if RIGHT_AXIS_DEFAULT in names:
+        return [RIGHT_AXIS_DEFAULT]
+    return names[:1]
+
+
+def build_figure(records: list[dict], right_metrics: list[str] | None = None) -> go.Figure:
     series: dict[tuple[str, str], tuple[list, list]] = {}
     for record in records:
         key = (record.get("split"), record.get("name"))
@@ -33,7 +40,7 @@ def build_figure(records: list[dict], extra_metrics: list[str] | None = None) ->
             xs, ys = series[(split, name)]
             figure.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines+markers" if split == "validation"
                                         else "lines", yaxis="y"))
-    right = [RIGHT_AXIS_DEFAULT] + [m for m in (extra_metrics or []) if m != RIGHT_AXIS_DEFAULT]
+    right = list(right_metrics if right_metrics is not None else [RIGHT_AXIS_DEFAULT])
     for name in right:
         if ("validation", name) in series:
             xs, ys = series[("validation", name)]
@@ -42,7 +49,7 @@ def build_figure(records: list[dict], extra_metrics: list[str] | None = None) ->
     figure.update_layout(
         xaxis={"title": "step"},
         yaxis={"title": "loss"},
-        yaxis2={"title": " / ".join(n for n in right if ("validation", n) in series) or RIGHT_AXIS_DEFAULT,
+        yaxis2={"title": " / ".join(n for n in right if ("validation", n) in series) or "metric",
                 "overlaying": "y", "side": "right", "showgrid": False},
         legend={"orientation": "h", "y": -0.2},
         margin={"l": 50, "r": 50, "t": 30, "b": 40},

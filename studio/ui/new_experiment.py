@@ -95,7 +95,10 @@ def build(ctx) -> dict:
         except ConfigError as exc:
             return [gr.skip()] * len(fields) + [gr.skip()] + status(exc.errors)
         data = form.drop_foreign_metrics(form.apply_form(data, list(values)))
-        return render(data, with_values=False) + [form.dump_overrides(data)] + status(check(data))
+        text = form.dump_overrides(data)
+        # Unchanged YAML is not sent back, so a late event cannot overwrite what the user types there.
+        same = form.parse_yaml(yaml_text) == data
+        return render(data, with_values=False) + [gr.skip() if same else text] + status(check(data))
 
     def on_yaml(yaml_text):
         try:
@@ -137,8 +140,11 @@ def build(ctx) -> dict:
 
     for field in fields:
         components[field.path].input(on_fields, field_components + [yaml_editor],
-                                     field_components + [yaml_editor, errors, start], show_progress="hidden")
-    yaml_editor.input(on_yaml, [yaml_editor], field_components + [errors, start], show_progress="hidden")
+                                     field_components + [yaml_editor, errors, start], show_progress="hidden",
+                                     trigger_mode="always_last")
+    # always_last: an edit made while the previous one is processed must not be dropped.
+    yaml_editor.input(on_yaml, [yaml_editor], field_components + [errors, start], show_progress="hidden",
+                      trigger_mode="always_last")
     reset.click(on_reset, [yaml_editor], field_components + [yaml_editor, errors, start])
     start.click(on_start, field_components + [yaml_editor, source, connection],
                 [modal, errors, start, target]).then(None, [target], None, js=NAVIGATE_JS)

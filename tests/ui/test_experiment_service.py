@@ -113,3 +113,27 @@ def test_invalid_yaml_reports_the_line():
     with pytest.raises(ConfigError) as caught:
         form.parse_yaml("training: [unclosed\n")
     assert "YAML: cannot parse at line" in caught.value.errors[0]
+
+
+def test_runtime_reads_numeric_and_iso_start_times(service):
+    import time
+    from datetime import datetime, timezone
+
+    now = time.time()
+    iso = datetime.fromtimestamp(now - 60, timezone.utc).isoformat()
+    for started in (now - 60, iso):
+        assert 59 <= service.runtime_s({"status": "Training", "started": started}) < 70
+    assert service.runtime_s({"status": "Completed", "started": iso, "runtime_s": 12.5}) == 12.5
+
+
+def test_chart_puts_losses_left_and_perplexity_right():
+    from studio.ui.metrics_chart import build_figure, default_choice, metric_names
+
+    records = [{"step": s, "split": split, "name": name, "value": v} for s, split, name, v in [
+        (1, "train", "loss", 3.0), (2, "train", "loss", 2.5), (2, "validation", "loss", 2.7),
+        (2, "validation", "Perplexity", 14.9), (2, "validation", "BLEU", 0.1), (2, "train", "lr", 1e-4)]]
+    names = metric_names(records)
+    assert names == ["Perplexity", "BLEU"] and default_choice(names) == ["Perplexity"]
+    figure = build_figure(records, ["Perplexity"])
+    axes = {trace.name: trace.yaxis for trace in figure.data}
+    assert axes == {"Training loss": "y", "Validation loss": "y", "Validation Perplexity": "y2"}
