@@ -81,7 +81,7 @@ def table_frame(ctx, rows: list[dict]) -> pd.DataFrame:
         "Model": row.get("served_name") or "",
         "Status": row.get("status") or "",
         # A restart picks a new port: an old endpoint would mislead.
-        "Endpoint": row.get("base_url") or "" if row.get("status") in LIVE_STATUSES else "",
+        "Endpoint": (row.get("base_url") or "") if row.get("status") in LIVE_STATUSES else "",
         "Created": format_time(row.get("created")),
     } for row in rows], columns=COLUMNS)
 

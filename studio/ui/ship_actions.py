@@ -1,0 +1,272 @@
+"""Experiment actions that ship or build on a run: Deploy, Push to Hugging Face, Ask KGM, AutoML.
+
+How to wire it into the experiment detail page (``studio/ui/experiment_detail.py``): inside the
+action row, after the existing buttons, add ONE line::
+
+    with gr.Row(equal_height=True):
+        rerun = gr.Button("Rerun", ...)
+        ...
+        ship = build_ship_actions(ctx, experiment_id)      # experiment_id: the page's gr.State
+
+That is all. The buttons start hidden and keep their visibility in step with the run's status
+on their own (an internal ``gr.Timer`` reads the one row and returns ``gr.skip()`` while the
+status is unchanged). Their dialogs are modal overlays (``studio-modal``), so placing them inside
+the row does not change the layout.
+
+Optional, to show the buttons at once on page load instead of at the first tick (≤ 1.5 s)::
+
+    page_blocks.load(on_load, ...).then(ship["refresh_by_id"], [experiment_id], ship["timer_outputs"])
+
+or, from the page's own timer tick, append ``ship["refresh"](row)`` (a list of updates) to the
+outputs and ``ship["timer_outputs"]`` to the output components.
+
+Visibility: Deploy, Push and AutoML for Completed runs (Deploy disabled with the reason for
+problem types that cannot be served, i.e. object detection); Ask KGM for any finished run
+(Completed, Failed, Stopped: a failed run is where advice helps most).
+"""
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+
+from studio.config import ConfigError
+from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
+from studio.runner.gpu_inventory import detect_gpus
+from studio.runner.run_folder_reader import TERMINAL_STATUSES
+from studio.services import automl_runs, kgm
+from studio.services.automl import objective_metric
+from studio.services.push import HF_TOKEN_SECRET, PushError, push_experiment
+from studio.ui.deployments import AUTO_GPU, create_deployment, deployments_url
+from studio.ui.navigation import NAVIGATE_JS, experiment_url
+
+REFRESH_S = 1.5
+DEFAULT_TRIALS = 4
+
+
+# ---------------------------------------------------------------------- visibility by status
+def action_state(row: dict | None) -> dict:
+    """Which actions an experiment row allows: {"deploy", "deployable", "reason", "push", "kgm", "automl"}."""
+    status = (row or {}).get("status")
+    completed = status == "Completed"
+    problem_type = (row or {}).get("problem_type")
+    deployable = completed and problem_type in DEPLOYABLE_TYPES
+    reason = None
+    if completed and not deployable:
+        reason = NOT_DEPLOYABLE_REASON.get(problem_type, f"Problem type {problem_type} cannot be deployed.")
+    return {"deploy": completed, "deployable": deployable, "reason": reason, "push": completed,
+            "kgm": status in TERMINAL_STATUSES, "automl": completed}
+
+
+def _updates(row: dict | None) -> list:
+    state = action_state(row)
+    return [gr.update(visible=state["deploy"], interactive=state["deployable"]),
+            gr.update(visible=bool(state["reason"]), value=f"<span class='studio-muted' id='deploy-note'>"
+                      f"{html.escape(state['reason'] or '')}</span>"),
+            gr.update(visible=state["push"]), gr.update(visible=state["kgm"]), gr.update(visible=state["automl"])]
+
+
+# ---------------------------------------------------------------------- the actions
+def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
+    deploy_button = gr.Button("Deploy", size="sm", scale=0, min_width=90, variant="primary", visible=False,
+                              elem_id="action-deploy")
+    deploy_note = gr.HTML(visible=False, elem_id="action-deploy-note")
+    push_button = gr.Button("Push to Hugging Face", size="sm", scale=0, min_width=180, visible=False,
+                            elem_id="action-push")
+    kgm_button = gr.Button("Ask KGM", size="sm", scale=0, min_width=100, visible=False, elem_id="action-kgm")
+    automl_button = gr.Button("AutoML", size="sm", scale=0, min_width=100, visible=False, elem_id="action-automl")
+    timer_outputs = [deploy_button, deploy_note, push_button, kgm_button, automl_button]
+    target = gr.Textbox(visible=False)
+    seen = gr.State(None)
+    timer = gr.Timer(REFRESH_S)
+
+    deploy = _deploy_dialog(ctx, experiment_id_state)
+    push = _push_dialog(ctx, experiment_id_state)
+    ask = _kgm_dialog(ctx, experiment_id_state, target)
+    automl = _automl_dialog(ctx, experiment_id_state)
+
+    def refresh(row: dict | None) -> list:
+        return _updates(row)
+
+    def refresh_by_id(experiment_id):
+        return _updates(ctx.store.experiments.get(experiment_id) if experiment_id else None)
+
+    def tick(experiment_id, last):
+        row = ctx.store.experiments.get(experiment_id) if experiment_id else None
+        key = [experiment_id, (row or {}).get("status")]
+        if key == last:
+            return [gr.skip()] * len(timer_outputs) + [gr.skip()]
+        return _updates(row) + [key]
+
+    timer.tick(tick, [experiment_id_state, seen], timer_outputs + [seen], show_progress="hidden")
+    deploy_button.click(deploy["open"], None, deploy["open_outputs"])
+    push_button.click(push["open"], [experiment_id_state], push["open_outputs"])
+    kgm_button.click(ask["open"], [experiment_id_state], ask["open_outputs"])
+    automl_button.click(automl["open"], [experiment_id_state], automl["open_outputs"])
+    return {"deploy": deploy_button, "deploy_note": deploy_note, "push": push_button, "kgm": kgm_button,
+            "automl": automl_button, "timer": timer, "timer_outputs": timer_outputs, "refresh": refresh,
+            "refresh_by_id": refresh_by_id, "dialogs": {"deploy": deploy, "push": push, "kgm": ask,
+                                                        "automl": automl}}
+
+
+def _modal(elem_id: str):
+    return gr.Column(visible=False, elem_classes=["studio-modal", "small"], elem_id=elem_id)
+
+
+def _deploy_dialog(ctx, experiment_id_state) -> dict:
+    gpus = detect_gpus()
+    with _modal("deploy-dialog") as dialog:
+        with gr.Column(elem_classes=["studio-modal-body"]):
+            gr.Markdown("### Deploy this model\nServes it with an OpenAI-compatible API in its own process.")
+            name = gr.Textbox(label="Name (optional)", placeholder="defaults to the experiment's name",
+                              elem_id="deploy-name")
+            key = gr.Textbox(label="API key (optional)", type="password", elem_id="deploy-key",
+                             info="Clients must send it as a Bearer token. Stored as a secret, never shown again.")
+            gpu = gr.Dropdown(label="GPU", choices=[("Auto (most free memory)", AUTO_GPU)] +
+                              [(f"GPU {g}", g) for g in gpus], value=AUTO_GPU, visible=bool(gpus),
+                              elem_id="deploy-gpu")
+            message = gr.Markdown(elem_id="deploy-message")
+            with gr.Row():
+                go = gr.Button("Deploy", variant="primary", elem_id="deploy-confirm")
+                close = gr.Button("Close", elem_id="deploy-close")
+
+    def on_deploy(experiment_id, deployment_name, api_key, gpu_choice):
+        if ctx.deploy is None:
+            return "⚠ The deployment service is not available in this installation.", ""
+        try:
+            row = create_deployment(ctx, experiment_id, deployment_name, api_key, gpu_choice)
+        except Exception as exc:  # DeployError: not Completed, no saved model, not deployable
+            return f"⚠ {exc}", ""
+        return (f"✅ Deployment **{html.escape(row['name'])}** is starting. "
+                f"[Open it on the Deployments page →]({deployments_url(row['id'])})"), ""
+
+    go.click(on_deploy, [experiment_id_state, name, key, gpu], [message, key])
+    close.click(lambda: gr.update(visible=False), None, [dialog])
+    return {"dialog": dialog, "open": lambda: (gr.update(visible=True), "", ""),
+            "open_outputs": [dialog, message, key]}
+
+
+def _push_dialog(ctx, experiment_id_state) -> dict:
+    with _modal("push-dialog") as dialog:
+        with gr.Column(elem_classes=["studio-modal-body"]):
+            gr.Markdown("### Push to Hugging Face\nUploads the model and a generated model card.")
+            repo = gr.Textbox(label="Repository", placeholder="user-or-org/model-name", elem_id="push-repo")
+            private = gr.Checkbox(label="Private repository", value=True, elem_id="push-private")
+            what = gr.Radio([("Merged model", "merged"), ("LoRA adapter only", "adapter")], value="merged",
+                            label="What to upload", elem_id="push-what")
+            token = gr.Textbox(label="Hugging Face token", type="password", elem_id="push-token")
+            message = gr.Markdown(elem_id="push-message")
+            with gr.Row():
+                go = gr.Button("Push", variant="primary", elem_id="push-confirm")
+                close = gr.Button("Close", elem_id="push-close")
+
+    def on_open(experiment_id):
+        masked = ctx.store.secrets.masked(HF_TOKEN_SECRET)
+        hint = (f"optional: the token from Settings ({masked}) is used when empty" if masked
+                else "required: no token is set in Settings")
+        has_adapter = bool(experiment_id) and (ctx.experiments.run_dir(experiment_id) / "checkpoint" /
+                                               "adapter").is_dir()
+        choices = [("Merged model", "merged")] + ([("LoRA adapter only", "adapter")] if has_adapter else [])
+        return gr.update(visible=True), gr.update(value="", placeholder=hint), \
+            gr.update(choices=choices, value="merged"), ""
+
+    def on_push(experiment_id, repo_id, is_private, kind, typed_token, progress=gr.Progress()):
+        typed_token = (typed_token or "").strip() or None
+        try:
+            url = push_experiment(ctx.store, experiment_id, (repo_id or "").strip(), token=typed_token,
+                                  private=bool(is_private), what=kind or "merged", home=ctx.home,
+                                  progress=lambda fraction, text: progress(fraction, desc=text or "uploading"))
+        except PushError as exc:
+            return _scrub(f"⚠ Push failed: {exc}", typed_token), ""
+        return f"✅ Pushed to [{html.escape(url)}]({url})", ""
+
+    go.click(on_push, [experiment_id_state, repo, private, what, token], [message, token])
+    close.click(lambda: (gr.update(visible=False), ""), None, [dialog, token])
+    return {"dialog": dialog, "open": on_open, "open_outputs": [dialog, token, what, message]}
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _kgm_dialog(ctx, experiment_id_state, target) -> dict:
+    with _modal("kgm-dialog") as dialog:
+        with gr.Column(elem_classes=["studio-modal-body"]):
+            gr.Markdown("### Ask KGM\nA recommended next experiment, read from this run's curves.")
+            title = gr.Markdown(elem_id="kgm-title")
+            explanation = gr.Markdown(elem_id="kgm-explanation")
+            overrides = gr.Code(language="yaml", interactive=False, label="Suggested changes",
+                                elem_id="kgm-overrides")
+            message = gr.Markdown(elem_id="kgm-message")
+            with gr.Row():
+                go = gr.Button("Proceed", variant="primary", elem_id="kgm-proceed")
+                close = gr.Button("Close", elem_id="kgm-close")
+    suggestion = gr.State(None)
+
+    def on_open(experiment_id):
+        try:
+            recommendation = kgm.ask(ctx.experiments, experiment_id)
+        except Exception as exc:  # a row or config that cannot be read: say so in the dialog
+            return gr.update(visible=True), "", "", "", f"⚠ No recommendation: {exc}", None, \
+                gr.update(interactive=False)
+        return (gr.update(visible=True), f"#### {html.escape(recommendation.title)}", recommendation.explanation,
+                kgm.overrides_yaml(recommendation), "", kgm.as_state(recommendation), gr.update(interactive=True))
+
+    def on_proceed(experiment_id, state):
+        if not state:
+            return gr.skip(), "⚠ Ask again: there is no recommendation to launch."
+        try:
+            created = kgm.proceed(ctx.experiments, experiment_id, state)
+        except ConfigError as exc:
+            return gr.skip(), "⚠ The suggested experiment is not valid:\n" + "\n".join(f"- {e}" for e in exc.errors)
+        except Exception as exc:  # runner/store errors carry their own reason
+            return gr.skip(), f"⚠ Could not launch it: {exc}"
+        return experiment_url(created["id"]), f"Launched **{html.escape(created['name'])}**."
+
+    go.click(on_proceed, [experiment_id_state, suggestion], [target, message]).then(
+        None, [target], None, js=NAVIGATE_JS)
+    close.click(lambda: gr.update(visible=False), None, [dialog])
+    return {"dialog": dialog, "open": on_open,
+            "open_outputs": [dialog, title, explanation, overrides, message, suggestion, go]}
+
+
+def _automl_dialog(ctx, experiment_id_state) -> dict:
+    with _modal("automl-dialog") as dialog:
+        with gr.Column(elem_classes=["studio-modal-body"]):
+            gr.Markdown("### AutoML\nLaunch linked trials with hyperparameters proposed from this study's "
+                        "finished runs (learning rate, epochs, warm-up, LoRA rank and dropout).")
+            about = gr.Markdown(elem_id="automl-about")
+            count = gr.Number(label="Number of trials", value=DEFAULT_TRIALS, precision=0, minimum=1,
+                              maximum=automl_runs.MAX_TRIALS, elem_id="automl-count")
+            message = gr.Markdown(elem_id="automl-message")
+            with gr.Row():
+                go = gr.Button("Launch trials", variant="primary", elem_id="automl-launch")
+                close = gr.Button("Close", elem_id="automl-close")
+
+    def on_open(experiment_id):
+        try:
+            row = ctx.store.experiments.require(experiment_id)
+            metric = objective_metric(ctx.experiments.config_of(row))
+            finished = automl_runs.finished_trials(ctx.experiments, experiment_id, metric)
+        except Exception as exc:
+            return gr.update(visible=True), f"⚠ {exc}", DEFAULT_TRIALS, ""
+        return (gr.update(visible=True), f"Optimises **{html.escape(metric)}** on validation; "
+                f"{len(finished)} finished run{'s' * (len(finished) != 1)} in this study so far.",
+                DEFAULT_TRIALS, "")
+
+    def on_launch(experiment_id, trials):
+        try:
+            created = automl_runs.launch(ctx.experiments, experiment_id, int(trials or 0))
+        except ConfigError as exc:
+            return "⚠ The trials are not valid:\n" + "\n".join(f"- {e}" for e in exc.errors)
+        except Exception as exc:  # out-of-range count, runner errors
+            return f"⚠ {exc}"
+        links = "\n".join(f"- [{html.escape(r['name'])}]({experiment_url(r['id'])})" for r in created)
+        return f"Queued {len(created)} trial{'s' * (len(created) != 1)} (see Connected experiments):\n{links}"
+
+    go.click(on_launch, [experiment_id_state, count], [message])
+    close.click(lambda: gr.update(visible=False), None, [dialog])
+    return {"dialog": dialog, "open": on_open, "open_outputs": [dialog, about, count, message]}
+
+
+__all__ = ["build_ship_actions", "action_state"]
