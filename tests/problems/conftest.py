@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_FILES = ["config.yaml", "config.input.yaml", "status.json", "metrics.jsonl", "train.log", "system.log",
-             "predictions.parquet", "final_metrics.json", "checkpoint/model/config.json"]
+             "predictions.parquet", "final_metrics.json", "checkpoint/model/config.json", "checkpoint/last/state.json"]
 
 
 def demo_data_module():
