@@ -139,7 +139,9 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     table.select(on_select, [ids, editing], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete_button.click(ask_delete, [table, ids], [confirm, confirm_text, pending])
     confirm_no.click(lambda: (gr.update(visible=False), []), None, [confirm, pending])
-    confirm_yes.click(do_delete, [pending], [confirm, pending]).then(draw, list_inputs, list_outputs)
+    # Leaving edit mode lets the timer show running ones disappear once their process has stopped.
+    confirm_yes.click(do_delete, [pending], [confirm, pending]).then(
+        lambda: set_editing(False), None, [editing, edit_bar, edit_button]).then(draw, list_inputs, list_outputs)
     columns_shown = gr.State(False)
     columns_button.click(lambda shown: (not shown, gr.update(visible=not shown)), [columns_shown],
                          [columns_shown, columns_row])

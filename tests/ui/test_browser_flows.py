@@ -1,0 +1,250 @@
+"""End to end: the real app in a subprocess, driven through Chromium like a user would.
+
+Upload the demo dataset, create an experiment from it through the dialog (an invalid value
+first, then a YAML override), watch it complete with a chart, copy it, then search, sort,
+toggle a column and bulk-delete. Screenshots of every page land in
+test-artifacts/screenshots/ (and a failure.png when a step fails).
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+DEMO_CSV = ROOT / "assets" / "data" / "demo_instructions.csv"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture()
+def app_url(tmp_path, tiny_llama_dir):
+    home = tmp_path / "studio_home"
+    home.mkdir()
+    (home / "models.yaml").write_text(f"models:\n  - {{id: '{tiny_llama_dir}', family: Tiny test Llama}}\n")
+    port = _free_port()
+    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = open(tmp_path / "app.log", "wb")
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise AssertionError("the app exited: " + (tmp_path / "app.log").read_text()[-3000:])
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        raise AssertionError("the app did not answer within 90 s")
+    yield url
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    # Runs still training belong to this test: end their process groups too.
+    for status in home.glob("runs/*/status.json"):
+        match = re.search(r'"pid":\s*(\d+)', status.read_text())
+        if match:
+            try:
+                os.killpg(int(match.group(1)), 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@pytest.fixture()
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(30_000)
+        tab.base = app_url
+        try:
+            yield tab
+        except BaseException:
+            raise
+        finally:
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def type_yaml(page, text: str) -> None:
+    editor = page.locator("#advanced-yaml .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(text)
+
+
+def current_yaml(page) -> str:
+    return page.locator("#advanced-yaml .cm-content").inner_text()
+
+
+def test_user_trains_copies_and_manages_experiments(page):
+    try:
+        _flow(page)
+    except BaseException:
+        page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
+        raise
+
+
+def _flow(page):
+    base = page.base
+    # Home
+    page.goto(base + "/")
+    page.wait_for_selector("#card-datasets")
+    shot(page, "01-home")
+
+    # Datasets: upload the demo CSV, open it, start a new experiment from it
+    page.goto(base + "/datasets")
+    page.locator("#dataset-upload input[type=file]").set_input_files(str(DEMO_CSV))
+    page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length > 0")
+    page.click("#dataset-import")
+    page.wait_for_selector("#dataset-upload-message:has-text('Imported')", timeout=60_000)
+    page.locator("#datasets-table [role=gridcell]", has_text="demo_instructions").first.click()
+    page.wait_for_selector("#dataset-preview [role=gridcell]")
+    shot(page, "02-datasets")
+    page.click("#dataset-new-experiment")
+    page.wait_for_url(re.compile(r".*/experiments\?new=1&dataset=\w+"))
+    page.wait_for_selector("#new-experiment-dialog #advanced-yaml")
+    page.wait_for_function("document.querySelector('#advanced-yaml .cm-content')?.innerText.includes('train_dataset_id')")
+    dataset_line = next(line for line in current_yaml(page).splitlines() if "train_dataset_id" in line)
+
+    # An invalid value shows the field-path error and blocks Start Training
+    rate = page.locator("#field-training-learning_rate input")
+    rate.fill("-1")
+    rate.dispatch_event("input")
+    page.wait_for_selector("#config-errors:has-text('training.learning_rate')")
+    assert page.locator("#start-training").is_disabled()
+    assert "learning_rate: -1" in current_yaml(page)
+    shot(page, "03-new-experiment-invalid")
+
+    # A YAML override (also the fix) fills the form back and clears the error
+    backbone = _tiny_backbone(page)
+    page.wait_for_timeout(500)
+    type_yaml(page, "\n".join([
+        "experiment_name: e2e-tiny",
+        "llm_backbone: " + backbone,
+        "dataset:",
+        "  " + dataset_line.strip(),
+        "  data_sample: 0.4",
+        "tokenizer:",
+        "  max_length: 64",
+        "training:",
+        "  batch_size: 8",
+        "  learning_rate: 0.001",
+        "  evaluation_epochs: 0.5",
+        "prediction:",
+        "  max_length_inference: 8",
+        "environment:",
+        "  seed: 7",
+        "",
+    ]))
+    page.wait_for_selector("#config-errors:has-text('valid')")
+    assert page.locator("#field-training-learning_rate input").input_value() == "0.001"
+    assert page.locator("#field-experiment_name input, #field-experiment_name textarea").first.input_value() == "e2e-tiny"
+    shot(page, "04-new-experiment-valid")
+    page.click("#start-training")
+
+    # Detail view: live status until Completed, chart with points
+    page.wait_for_url(re.compile(r".*/experiment\?id=\w+"), timeout=30_000)
+    first_url = page.url
+    page.wait_for_selector("#status-badge:has-text('Completed')", timeout=240_000)
+    page.wait_for_function("document.querySelectorAll('#metrics-chart .scatterlayer .trace').length >= 2",
+                           timeout=30_000)
+    points = page.locator("#metrics-chart .scatterlayer .trace path.js-line").count()
+    assert points >= 2
+    page.locator("#resources").click()
+    shot(page, "05-experiment-detail")
+    page.get_by_role("tab", name="Configuration").click()
+    page.wait_for_selector("#resolved-config:has-text('padding_side')")  # the engine's resolved config
+    page.get_by_role("tab", name="Training logs").click()
+    page.wait_for_function("document.querySelector('#train-log textarea')?.value.includes('run completed')")
+    shot(page, "06-experiment-logs")
+
+    # Copy: the dialog opens pre-filled; the new run is connected as a copy
+    page.click("#action-copy")
+    page.wait_for_url(re.compile(r".*/experiments\?copy=\w+"))
+    page.wait_for_function("document.querySelector('#advanced-yaml .cm-content')?.innerText.includes('e2e-tiny-copy')")
+    shot(page, "07-copy-dialog")
+    page.click("#start-training")
+    page.wait_for_function(f"window.location.href !== {first_url!r} && window.location.href.includes('experiment?id=')")
+    page.get_by_role("tab", name="Connected experiments").click()
+    page.wait_for_selector("#connected-experiments [role=gridcell]:has-text('copy')")
+    page.wait_for_selector("#connected-experiments [role=gridcell]:has-text('e2e-tiny')")
+    shot(page, "08-connected")
+
+    # The list: search, sort, column toggle, then bulk delete in edit mode
+    page.goto(base + "/experiments")
+    page.wait_for_selector("#experiments-table [role=gridcell]:has-text('e2e-tiny-copy')")
+    search = page.locator("#experiment-search input, #experiment-search textarea").first
+    search.fill("copy")
+    page.wait_for_function("!Array.from(document.querySelectorAll('#experiments-table [role=gridcell]'))"
+                           ".some(td => td.innerText.trim() === 'e2e-tiny')")
+    search.fill("")
+    search.dispatch_event("input")
+    page.wait_for_function("Array.from(document.querySelectorAll('#experiments-table [role=gridcell]'))"
+                           ".some(td => td.innerText.trim() === 'e2e-tiny')")
+    page.locator("#experiment-sort input").click()
+    page.get_by_role("option", name="Status").click()
+    page.click("#column-toggle")
+    page.locator("#column-choices label", has_text="Backbone").click()
+    page.wait_for_function("!Array.from(document.querySelectorAll('#experiments-table [role=columnheader]'))"
+                           ".some(th => th.innerText.includes('Backbone'))")
+    shot(page, "09-experiments-list")
+    page.click("#edit-experiments")
+    page.wait_for_selector("#delete-selected")
+    boxes = page.locator("#experiments-table [role=gridcell] input[type=checkbox]")
+    page.wait_for_function("document.querySelectorAll('#experiments-table [role=gridcell] input[type=checkbox]').length >= 2")
+    for i in range(boxes.count()):
+        boxes.nth(i).check()
+    shot(page, "10-edit-mode")
+    page.click("#delete-selected")
+    page.wait_for_selector("#confirm-delete:has-text('Delete 2 experiments')")
+    page.click("#confirm-delete-yes")
+    page.wait_for_selector("#page-label:has-text('No experiments')", timeout=60_000)
+    shot(page, "11-after-delete")
+
+    page.goto(base + "/settings")
+    page.wait_for_selector("#settings-save")
+    shot(page, "12-settings")
+
+
+def _tiny_backbone(page) -> str:
+    # The registry (STUDIO_HOME/models.yaml) offers the tiny local model in the Model dropdown.
+    page.locator("#field-llm_backbone input").click()
+    option = page.get_by_role("option", name=re.compile("tiny-llama")).first
+    text = option.inner_text().strip()
+    page.keyboard.press("Escape")
+    return text
