@@ -67,7 +67,7 @@ def run_engine(work: Path, model: Path, data: Path, valid: Path, steps: int, sam
         "environment": {"seed": 0, "mixed_precision": False},
     }
     run_dir = work / "engine_run"
-    run_dir.mkdir()
+    run_dir.mkdir(exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, "-m", "training", str(run_dir)], cwd=ROOT, env=env, check=True,
@@ -102,7 +102,8 @@ class Clock(TrainerCallback):
         counted["end"] = time.perf_counter()
 
 args = SFTConfig(output_dir=out, max_steps=steps, per_device_train_batch_size=8, learning_rate=1e-4,
-                 max_length=512, padding_free=padding_free, completion_only_loss=True,
+                 # TRL refuses max_length with unpacked padding_free (it cannot truncate there)
+                 max_length=None if padding_free else 512, padding_free=padding_free, completion_only_loss=True,
                  activation_checkpointing=False, bf16=False, fp16=False, use_cpu=True, report_to=[],
                  logging_steps=1000, save_strategy="no", dataloader_num_workers=0, seed=0)
 trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok,
@@ -138,6 +139,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--only", choices=["engine", "trl", "trl_padding_free"], action="append",
+                        help="run only these contenders (repeatable); default: all three")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     work = args.workdir or Path(tempfile.mkdtemp(prefix="studio-bench-"))
@@ -149,16 +152,20 @@ def main() -> None:
     print(f"tiny Llama: {n_params / 1e6:.1f}M parameters; {args.samples} samples; {args.steps} steps; "
           f"batch 8; LoRA r4; {os.cpu_count()} CPUs; work dir {work}")
     results = []
-    for contender in (lambda: run_engine(work, model, data, valid, args.steps, args.samples),
-                      lambda: run_trl(work, model, data, args.steps, padding_free=False),
-                      lambda: run_trl(work, model, data, args.steps, padding_free=True)):
+    contenders = {
+        "engine": lambda: run_engine(work, model, data, valid, args.steps, args.samples),
+        "trl": lambda: run_trl(work, model, data, args.steps, padding_free=False),
+        "trl_padding_free": lambda: run_trl(work, model, data, args.steps, padding_free=True),
+    }
+    for key in args.only or list(contenders):
+        contender = contenders[key]
         started = time.time()
         result = contender()
         result["wall_s"] = time.time() - started
         results.append(result)
         shown = f"{result['tokens_per_s']:8.0f} real tokens/s" if "tokens_per_s" in result else result["error"]
         print(f"{result['name']:38s} {shown}   (process wall time {result['wall_s']:.0f}s)", flush=True)
-    ours = results[0].get("tokens_per_s")
+    ours = results[0].get("tokens_per_s") if results[0]["name"].startswith("studio") else None
     for other in results[1:]:
         if ours and other.get("tokens_per_s"):
             print(f"studio engine / {other['name']}: {ours / other['tokens_per_s']:.2f}x")
