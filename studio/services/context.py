@@ -45,11 +45,13 @@ class AppContext:
         supervisor = supervisor or Supervisor(store, home)
         changes = ChangeFeed()
         supervisor.on_change(changes.bump)
+        deploy = _deploy_service(store, home)
         if start_runner:
             supervisor.start()
+            if deploy is not None:
+                deploy.reattach()  # keep serving processes that outlived the last app run
         return cls(home=Path(home), store=store, supervisor=supervisor,
-                   experiments=ExperimentService(store, supervisor, home), changes=changes,
-                   deploy=_deploy_service(store, home))
+                   experiments=ExperimentService(store, supervisor, home), changes=changes, deploy=deploy)
 
     def models(self) -> list[RegisteredModel]:
         # Read on each use so an admin's edit to STUDIO_HOME/models.yaml shows without a restart.

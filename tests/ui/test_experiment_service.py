@@ -137,3 +137,23 @@ def test_chart_puts_losses_left_and_perplexity_right():
     figure = build_figure(records, ["Perplexity"])
     axes = {trace.name: trace.yaxis for trace in figure.data}
     assert axes == {"Training loss": "y", "Validation loss": "y", "Validation Perplexity": "y2"}
+
+
+def test_list_page_of_5000_rows_is_fast_and_paginated(service):
+    import time
+
+    from studio.ui.experiment_table import PAGE_SIZE, table_page
+
+    statuses = ["Queued", "Training", "Completed", "Failed"]
+    rows = [{"id": f"{i:012x}", "name": f"run-{i}", "dataset_name": "demo", "status": statuses[i % 4],
+             "created": f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.{i:06d}+00:00",
+             "problem_type": "text_causal_language_modeling", "backbone": "tiny"} for i in range(5000)]
+    started = time.perf_counter()
+    page = table_page(rows, service, query="run-49", sort="Status", columns=["Name", "Status"], page=1)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5
+    assert list(page.frame.columns) == ["Name", "Status"]
+    assert page.total == 111 and len(page.ids) == PAGE_SIZE and page.pages == 3
+    assert page.frame["Status"].iloc[0] == "Queued"
+    last = table_page(rows, service, page=999)
+    assert last.page == 100 and len(last.ids) == PAGE_SIZE
