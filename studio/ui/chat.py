@@ -131,7 +131,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                                      model=connection.get("model"), max_tokens=int(tokens),
                                      temperature=float(temp), top_p=float(nucleus)):
                 history[-1]["content"] += piece
-                yield history, "", ""
+                yield history, "", "Generating…"
             if not history[-1]["content"]:
                 history[-1]["content"] = "(empty reply)"
             yield history, "", ""
@@ -156,8 +156,9 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     reload.click(choices_update, [source], [source])
     sent = send.click(respond, inputs, outputs)
     submitted = message.submit(respond, inputs, outputs)
-    halt.click(None, None, None, cancels=[sent, submitted])
-    clear.click(lambda: ([], ""), None, [chatbot, status])
+    halt.click(lambda: "", None, [status], cancels=[sent, submitted])
+    # Clear also ends a reply still streaming, or it would write the old history back.
+    clear.click(lambda: ([], ""), None, [chatbot, status], cancels=[sent, submitted])
     stop_server.click(on_stop_server, None, [status])
     return {"chatbot": chatbot, "source": source, "status": status, "timer": timer}
 

@@ -182,19 +182,37 @@ def _flow(page, app):
     page.locator("#chat-settings").get_by_text("Generation settings").click()
     max_tokens = page.locator("#chat-max-tokens input[type=number]")
     max_tokens.fill("8")
-    max_tokens.press("Enter")
+    max_tokens.press("Tab")
     page.locator("#chat-input textarea").fill("repeat: cat")
     page.click("#chat-send")
     page.wait_for_selector("#chatbot .message-row:has-text('repeat: cat')")
     page.wait_for_function(
         "Array.from(document.querySelectorAll('#chatbot .bot-row, #chatbot .message-row.bot-row'))"
         ".some(r => r.innerText.trim().length > 0)", timeout=60_000)
+    page.wait_for_function("!document.querySelector('#chat-status').innerText.includes('Generating')",
+                           timeout=60_000)
     assert "⚠" not in page.locator("#chat-status").inner_text()
     shot(page, "03-chat")
     page.click("#chat-clear")
     page.wait_for_function("!document.querySelector('#chatbot .message-row')")
+
+    # Chat with the experiment itself: a private chat server starts, answers, and is stopped
+    page.locator("#chat-source input").click()
+    page.get_by_role("option", name=re.compile("Experiment · tiny-chat")).click()
+    page.locator("#chat-input textarea").fill("repeat: dog")
+    page.click("#chat-send")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('#chatbot .bot-row')).some(r => r.innerText.trim().length > 0)",
+        timeout=90_000)
+    page.wait_for_function("!document.querySelector('#chat-status').innerText.includes('Generating')",
+                           timeout=60_000)
+    page.wait_for_selector("#chatbot .message-row:has-text('repeat: dog')")
+    assert "⚠" not in page.locator("#chat-status").inner_text()
+    chat_pid = _chat_server_pid(app["home"])
+    shot(page, "04-chat-experiment")
     page.click("#chat-stop-server")
-    page.wait_for_selector("#chat-status:has-text('No chat server is running')")
+    page.wait_for_selector("#chat-status:has-text('Chat server stopped')")
+    assert _gone(chat_pid)
 
     # Stop the deployment: its process ends; then delete it after confirming
     page.goto(base + "/deployments")
@@ -205,7 +223,7 @@ def _flow(page, app):
     page.wait_for_selector("#deployments-table [role=gridcell]:has-text('Stopped')")
     page.wait_for_selector("#deployment-start")
     assert _gone(pid)
-    shot(page, "04-stopped")
+    shot(page, "05-stopped")
     page.click("#deployment-delete")
     page.wait_for_selector("#confirm-delete-deployment:has-text('Delete deployment Tiny Chat')")
     page.click("#confirm-delete-deployment-yes")
@@ -215,7 +233,12 @@ def _flow(page, app):
 
 def _deployment_pid(home: Path) -> int:
     rows = json.loads((home / "db.json").read_text())["deployments"].values()
-    return next(int(r["pid"]) for r in rows if r.get("pid"))
+    return next(int(r["pid"]) for r in rows if r.get("pid") and not r.get("ephemeral"))
+
+
+def _chat_server_pid(home: Path) -> int:
+    rows = json.loads((home / "db.json").read_text())["deployments"].values()
+    return next(int(r["pid"]) for r in rows if r.get("pid") and r.get("ephemeral"))
 
 
 def _gone(pid: int, timeout: float = 10.0) -> bool:
