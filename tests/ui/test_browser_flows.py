@@ -236,8 +236,17 @@ def _flow(page):
     page.wait_for_selector("#page-label:has-text('No experiments')", timeout=60_000)
     shot(page, "11-after-delete")
 
+    # Settings: the price is kept, the token is stored but only ever shown masked
     page.goto(base + "/settings")
-    page.wait_for_selector("#settings-save")
+    page.wait_for_function("document.querySelector('#setting-hf-token input')?.placeholder === 'not set'")  # loaded
+    page.locator("#setting-price input").fill("2.5")
+    page.locator("#setting-hf-token input").fill("hf_abcdefghijklmnopqrstuvwxyz1234")
+    page.click("#settings-save")
+    page.wait_for_selector("#settings-message:has-text('Saved')")
+    page.wait_for_function("document.querySelector('#setting-hf-token input')?.placeholder === 'stored: hf_…1234'")
+    assert page.locator("#setting-hf-token input").input_value() == ""
+    page.reload()
+    page.wait_for_function("document.querySelector('#setting-price input')?.value === '2.5'")
     shot(page, "12-settings")
 
 
