@@ -6,10 +6,8 @@ the runner. Nothing is stored when the config is invalid.
 """
 from __future__ import annotations
 
-import io
 import time
 from datetime import datetime
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,16 +15,16 @@ from studio import paths
 from studio.atomic_io import write_atomic
 from studio.datasets import DatasetError, load_profile
 from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml
-from studio.runner.run_folder_reader import (SYSTEM_LOG, TERMINAL_STATUSES, TRAIN_LOG, read_status)
+from studio.runner.run_folder_reader import TERMINAL_STATUSES, read_status
 from studio.store.records import new_id
+
+from .archive import build_archive
 
 PRICE_SETTING = "price_per_gpu_hour"
 COPY, RERUN = "copy", "rerun"
 RESUMABLE_STATUSES = ("Failed", "Stopped")
 STOPPABLE_STATUSES = ("Queued", "Starting", "Training", "Validation")
 RESUME_CHECKPOINT = Path("checkpoint") / "last"
-ARCHIVE_FILES = ("config.yaml", "config.input.yaml", "status.json", "metrics.jsonl", TRAIN_LOG,
-                 SYSTEM_LOG, "final_metrics.json", "predictions.parquet")
 
 
 @dataclass(frozen=True)
@@ -198,20 +196,10 @@ class ExperimentService:
             frontier.extend(c["id"] for c in children)
         return sorted(family, key=lambda r: r.get("created") or "")
 
-    def logs_archive(self, experiment_id: str) -> Path:
-        """A zip of the run's config, status, metrics, logs and predictions (no weights)."""
-        row = self.store.experiments.require(experiment_id)
-        run_dir = self.run_dir(experiment_id)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in ARCHIVE_FILES:
-                if (run_dir / name).is_file():
-                    archive.write(run_dir / name, name)
-            if not (run_dir / "config.yaml").is_file():
-                archive.writestr("config.yaml", dump_yaml(self.config_of(row)))
-        target = paths.inside_home(Path("exports") / f"{_safe(row['name'])}-{experiment_id}-logs.zip", self.home)
-        write_atomic(target, buffer.getvalue())
-        return target
+    def archive(self, experiment_id: str, what: str = "logs") -> Path:
+        """A zip to download: "logs" (config, status, metrics, logs, predictions) or "model" (weights)."""
+        self.store.experiments.require(experiment_id)
+        return build_archive(self.run_dir(experiment_id), what, out_dir=self.home / "exports")
 
 
 def _timestamp(value) -> float | None:
@@ -231,7 +219,3 @@ def _timestamp(value) -> float | None:
 def _generated_name(config: ExperimentConfig, experiment_id: str) -> str:
     backbone = config.llm_backbone.rstrip("/").split("/")[-1] or "model"
     return f"{backbone}-{experiment_id[:6]}"
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:60] or "experiment"

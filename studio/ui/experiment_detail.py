@@ -16,6 +16,8 @@ from studio.runner.run_folder_reader import (METRICS_FILE, SYSTEM_LOG, TERMINAL_
                                              MetricsTail, tail_log)
 from studio.ui.experiment_table import format_duration, format_metric, format_time
 from studio.ui.metrics_chart import build_figure, default_choice, metric_names
+from studio.services.archive import ArchiveError
+from studio.ui.ship_actions import build_ship_actions
 from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url
 
 REFRESH_S = 1.5
@@ -37,6 +39,9 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         resume = gr.Button("Resume", size="sm", scale=0, min_width=90, visible=False, elem_id="action-resume")
         delete = gr.Button("Delete", size="sm", scale=0, min_width=90, elem_id="action-delete")
         download = gr.Button("Download logs & config", size="sm", scale=0, min_width=200, elem_id="action-download")
+        download_model = gr.Button("Download model", size="sm", scale=0, min_width=150, visible=False,
+                                   elem_id="action-download-model")
+        ship = build_ship_actions(ctx, experiment_id)
         archive = gr.File(label="Archive", visible=False, scale=1)
     status_bar = gr.HTML(elem_id="status-bar")
     with gr.Accordion("Resources", open=False, elem_id="resources"):
@@ -69,7 +74,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                 confirm_no = gr.Button("Cancel")
     timer = gr.Timer(REFRESH_S)
 
-    live_outputs = [header, status_bar, resources, stop, resume, config, chart, chosen, train_log,
+    live_outputs = [header, status_bar, resources, stop, resume, download_model, config, chart, chosen, train_log,
                     system_log, predictions, cache]
 
     def refresh(exp_id, state, shown_metrics, full: bool):
@@ -96,6 +101,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         outputs = [_header(row), _status_html(ctx, row), _resources_md(ctx, row),
                    gr.update(visible=row.get("status") in ACTIVE),
                    gr.update(visible=ctx.experiments.can_resume(row)),
+                   gr.update(visible=row.get("status") == "Completed"),
                    # The engine rewrites config.yaml fully resolved when it starts.
                    ctx.experiments.resolved_config_yaml(row) if row.get("status") != state.get("status")
                    else gr.skip(),
@@ -150,15 +156,19 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         ctx.experiments.delete([exp_id])
         return gr.update(visible=False), "experiments"
 
-    def on_download(exp_id):
-        return gr.update(value=str(ctx.experiments.logs_archive(exp_id)), visible=True)
+    def on_download(exp_id, what="logs"):
+        try:
+            return gr.update(value=str(ctx.experiments.archive(exp_id, what)), visible=True)
+        except ArchiveError as exc:
+            raise gr.Error(str(exc)) from None
 
     def on_connected_select(evt: gr.SelectData, ids):
         if not evt.index or evt.index[0] >= len(ids):
             return ""
         return experiment_url(ids[evt.index[0]])
 
-    page_blocks.load(on_load, None, [experiment_id] + live_outputs + [connected, connected_ids])
+    page_blocks.load(on_load, None, [experiment_id] + live_outputs + [connected, connected_ids]).then(
+        ship["refresh_by_id"], [experiment_id], ship["timer_outputs"])
     timer.tick(tick, [experiment_id, cache, chosen], live_outputs, show_progress="hidden")
     chosen.input(on_metrics, [cache, chosen], [chart])
     rerun.click(on_rerun, [experiment_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
@@ -170,6 +180,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
     confirm_yes.click(on_delete, [experiment_id], [confirm, target]).then(None, [target], None, js=NAVIGATE_JS)
     download.click(on_download, [experiment_id], [archive])
+    download_model.click(lambda exp_id: on_download(exp_id, "model"), [experiment_id], [archive])
     connected.select(on_connected_select, [connected_ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
     return {"status_bar": status_bar, "chart": chart, "config": config, "connected": connected, "timer": timer}
 

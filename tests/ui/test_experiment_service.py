@@ -74,8 +74,8 @@ def test_logs_archive_holds_config_and_logs(service, dataset):
 
     row = service.create({"dataset": {"train_dataset_id": dataset["id"]}})
     (service.run_dir(row["id"]) / "train.log").write_text("epoch 1\n")
-    with zipfile.ZipFile(service.logs_archive(row["id"])) as archive:
-        assert {"config.yaml", "train.log"} <= set(archive.namelist())
+    with zipfile.ZipFile(service.archive(row["id"], "logs")) as archive:
+        assert {f"{row['id']}/config.yaml", f"{row['id']}/train.log"} <= set(archive.namelist())
 
 
 def test_form_and_yaml_stay_in_sync_both_ways():
