@@ -33,6 +33,7 @@ import yaml
 from studio import paths
 from studio.atomic_io import write_json_atomic
 from studio.config.problem_types import DEFAULT_METRICS
+from studio.services.judge_endpoint import judge_environment
 from studio.store import NotFoundError
 
 from .errors import RunError
@@ -328,6 +329,7 @@ class Supervisor:
         env["STUDIO_HOME"] = str(self.home)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)  # "" hides every GPU: a CPU run
         env["PYTHONUNBUFFERED"] = "1"  # so system.log shows output as it happens
+        env.update(judge_environment(self.store))
         # `python -m training` must import this checkout's engine whatever the cwd.
         project_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (project_root, env.get("PYTHONPATH")) if p)

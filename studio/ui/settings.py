@@ -5,11 +5,10 @@ import gradio as gr
 
 from studio.runner.supervisor import MAX_CONCURRENT_SETTING
 from studio.services.experiments import PRICE_SETTING
+from studio.services.push import HF_TOKEN_SECRET
+from studio.services.judge_endpoint import JUDGE_KEY_SECRET, JUDGE_URL_SETTING
 from studio.store import StoreError
 
-HF_TOKEN_SECRET = "hf_token"
-JUDGE_KEY_SECRET = "judge_api_key"
-JUDGE_URL_SETTING = "judge_base_url"
 
 
 def build(ctx, page_blocks: gr.Blocks) -> dict:
