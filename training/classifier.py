@@ -198,19 +198,14 @@ class ClassifierProblem(Problem):
         super().__init__(cfg, logs, device)
         self.labels: LabelSpace | None = None
 
-    # The recipe builds the model before handing the data over, but the head size depends on the
-    # labels. If it calls observe_data(train, validation) first, that is used; otherwise the
-    # splits are loaded once more here (same config and seed, so the same rows).
+    # The head size depends on the labels, so they are read from the splits before the model is built.
     def observe_data(self, train: SplitData, validation: SplitData) -> None:
         self.labels = LabelSpace.detect([train.frame, validation.frame], output_columns(self.cfg),
                                         self.cfg.dataset.num_classes)
 
     def label_space(self) -> LabelSpace:
         if self.labels is None:
-            from training.data import load_splits
-
-            train, validation, _ = load_splits(self.cfg, self.required_columns(), self.cfg.environment.seed)
-            self.observe_data(train, validation)
+            raise RuntimeError("observe_data(train, validation) must run before the model and datasets are built")
         return self.labels
 
     def configure_head(self, config) -> None:

@@ -51,6 +51,7 @@ class FinetuneRecipe:
         for note in notes:
             self.logs.train(note)
         self.logs.train(f"data: {len(train.frame)} training rows, {len(validation.frame)} validation rows")
+        self.problem.observe_data(train, validation)
 
         self.status.update(stage="loading model")
         self.autocast_dtype, needs_scaler, sentence = modeling.precision(cfg, self.device)

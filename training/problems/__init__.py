@@ -15,10 +15,12 @@ module-level ``PROBLEM = MyProblem``. The recipe calls, in this order::
     problem.required_columns()                -> checked against the data (DatasetError)
     problem.max_position_embeddings()         -> for studio.config.resolve (None if n/a)
     problem.cfg = resolved_cfg                # after resolve(); read cfg only after this point
+    problem.observe_data(train, validation)   # the loaded splits, before the model exists (labels,
+                                              # class counts, data checks that should fail early)
     model = problem.build_model(load_kwargs)  -> base model, processor stored on self.processor
     # the recipe applies training_mode (lora/qlora/full) with problem.lora_task_type,
     # problem.head_modules (always fully trained and saved), problem.lora_exclude
-    problem.build_datasets(train, validation) # train/validation are SplitData
+    problem.build_datasets(train, validation) # the same SplitData objects observe_data saw
     problem.train_lengths()                   -> per-sample lengths for the length sampler (or None)
     problem.collate_train(samples)            -> a batch dict (tensors on CPU)
     problem.training_loss(model, batch)       -> scalar loss tensor (recipe moves batch to device)
@@ -117,6 +119,12 @@ class Problem:
     def required_columns(self) -> list[str]:
         """*must*: columns every split needs; missing ones fail the run naming the column."""
         raise NotImplementedError
+
+    def observe_data(self, train: SplitData, validation: SplitData) -> None:
+        """See the loaded splits before ``build_model`` (e.g. to size a head from the labels).
+
+        Called once, with the same objects ``build_datasets`` receives later. Default: nothing.
+        """
 
     def build_datasets(self, train: SplitData, validation: SplitData) -> None:
         """*must*: prepare training and validation samples (self.train_dataset, self.validation_dataset)."""

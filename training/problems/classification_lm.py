@@ -12,7 +12,6 @@ import torch
 
 from training import batching
 from training.classifier import ClassifierProblem, output_columns
-from training.data import check_columns
 from training.modeling import backbone_config, json_kwargs, max_positions
 from training.problems import SplitData
 from training.text_samples import ensure_pad_token
@@ -57,8 +56,6 @@ class ClassificationLMProblem(ClassifierProblem):
     def build_datasets(self, train: SplitData, validation: SplitData) -> None:
         labels = self.label_space()
         column, max_length = self.cfg.dataset.input_column, self.cfg.tokenizer.max_length
-        for name, split in (("train", train), ("validation", validation)):
-            check_columns(name, split.frame, self.required_columns())
 
         def encode(split: SplitData, name: str) -> list[dict[str, Any]]:
             texts = ["" if v is None else str(v) for v in split.frame[column].tolist()]

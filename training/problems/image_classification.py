@@ -13,7 +13,6 @@ import torch
 
 from training.augmentation import build_augmentation, mix_batch
 from training.classifier import ClassifierProblem, output_columns
-from training.data import check_columns
 from training.errors import RunError
 from training.images import check_images, load_image
 from training.modeling import json_kwargs, set_dropout
@@ -100,13 +99,15 @@ class ImageClassificationProblem(ClassifierProblem):
         return None
 
     # ---- data ---------------------------------------------------------------------------
+    def observe_data(self, train: SplitData, validation: SplitData) -> None:
+        super().observe_data(train, validation)
+        column = self.cfg.dataset.image_column
+        for name, split in (("train", train), ("validation", validation)):  # fail before the model loads
+            check_images(split.frame[column].tolist(), root=split.root, column=column, split=name)
+
     def build_datasets(self, train: SplitData, validation: SplitData) -> None:
         labels = self.label_space()
         column = self.cfg.dataset.image_column
-        self.roots = {}
-        for name, split in (("train", train), ("validation", validation)):
-            check_columns(name, split.frame, self.required_columns())
-            check_images(split.frame[column].tolist(), root=split.root, column=column, split=name)
 
         def samples(split: SplitData, name: str) -> list[dict[str, Any]]:
             targets = labels.targets(split.frame, name)

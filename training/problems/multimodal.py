@@ -12,7 +12,6 @@ from typing import Any
 import torch
 
 from training import batching
-from training.data import check_columns
 from training.errors import DatasetError, RunError
 from training.images import check_images, load_image
 from training.modeling import backbone_config
@@ -55,11 +54,12 @@ class MultimodalProblem(CausalLMProblem):
                                                            **load_kwargs)
 
     # ---- data ---------------------------------------------------------------------------
+    def observe_data(self, train: SplitData, validation: SplitData) -> None:
+        column = self.cfg.dataset.image_column
+        for name, split in (("train", train), ("validation", validation)):  # fail before the model loads
+            check_images(split.frame[column].tolist(), root=split.root, column=column, split=name)
+
     def build_datasets(self, train: SplitData, validation: SplitData) -> None:
-        image_col = self.cfg.dataset.image_column
-        for name, split in (("train", train), ("validation", validation)):
-            check_columns(name, split.frame, self.required_columns())
-            check_images(split.frame[image_col].tolist(), root=split.root, column=image_col, split=name)
         self.train_samples = rows_to_samples(train.frame, self.cfg)
         self.validation_samples = rows_to_samples(validation.frame, self.cfg)
         self.train_dataset = self.encode_split(self.train_samples, train, "train")

@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 import torch
 
-from training.data import check_columns
 from training.errors import DatasetError
 from training.images import check_images, load_image
 from training.metrics.detection import detection_metrics
@@ -119,13 +118,11 @@ class ObjectDetectionProblem(Problem):
     def required_columns(self) -> list[str]:
         return [self.cfg.dataset.image_column, self.output_column()]
 
-    # The head size depends on the categories in the data, which the recipe hands over only after
-    # the model is built: use observe_data when the recipe calls it, else load the splits again.
+    # The head size depends on the categories in the data: read them before the model is built.
     def observe_data(self, train: SplitData, validation: SplitData) -> None:
         image_col, out_col = self.cfg.dataset.image_column, self.output_column()
         configured = self.cfg.dataset.num_classes
         for name, split in (("train", train), ("validation", validation)):
-            check_columns(name, split.frame, self.required_columns())
             sizes = check_images(split.frame[image_col].tolist(), root=split.root, column=image_col, split=name)
             self.splits[name] = (split, sizes, parse_split(split.frame, out_col, sizes, name, configured))
         seen = [c for _, _, annotations in self.splits.values() for a in annotations for c in a.categories]
@@ -134,19 +131,13 @@ class ObjectDetectionProblem(Problem):
                         + ("(dataset.num_classes)" if configured else "(max category + 1)")
                         + f"; {len(seen)} boxes in {sum(len(s[2]) for s in self.splits.values())} images")
 
-    def _ensure_observed(self) -> None:
-        if self.num_classes is None:
-            from training.data import load_splits
-
-            train, validation, _ = load_splits(self.cfg, self.required_columns(), self.cfg.environment.seed)
-            self.observe_data(train, validation)
-
     # ---- model --------------------------------------------------------------------------
     def build_model(self, load_kwargs: dict[str, Any]) -> torch.nn.Module:
         from transformers import AutoConfig, AutoImageProcessor, AutoModelForObjectDetection
 
         cfg = self.cfg
-        self._ensure_observed()
+        if self.num_classes is None:
+            raise RuntimeError("observe_data(train, validation) must run before build_model")
         hub = dict(revision=cfg.environment.huggingface_branch, trust_remote_code=cfg.environment.trust_remote_code)
         self.processor = AutoImageProcessor.from_pretrained(cfg.llm_backbone, **hub)
         config = AutoConfig.from_pretrained(cfg.llm_backbone, **hub, **json_kwargs(cfg.architecture.backbone_kwargs))
@@ -158,9 +149,8 @@ class ObjectDetectionProblem(Problem):
 
     # ---- data ---------------------------------------------------------------------------
     def build_datasets(self, train: SplitData, validation: SplitData) -> None:
-        # Re-check only when the rows differ from those observed before the model was built.
-        if not self.splits or not (self.splits["train"][0].frame.equals(train.frame)
-                                   and self.splits["validation"][0].frame.equals(validation.frame)):
+        # Sizes and annotations were checked by observe_data on these same splits.
+        if not self.splits or self.splits["train"][0] is not train or self.splits["validation"][0] is not validation:
             self.observe_data(train, validation)
         image_col = self.cfg.dataset.image_column
 
