@@ -13,6 +13,11 @@ from .experiment import ExperimentConfig, iter_fields
 
 def load_yaml(text: str) -> ExperimentConfig:
     """Parse a user YAML holding only the keys it overrides; everything else is the default."""
+    return from_dict(parse_overrides(text))
+
+
+def parse_overrides(text: str) -> dict[str, Any]:
+    """The mapping a user YAML holds (not yet validated); ConfigError when it does not parse."""
     try:
         data = yaml.safe_load(text) if text and text.strip() else {}
     except yaml.YAMLError as exc:
@@ -20,10 +25,10 @@ def load_yaml(text: str) -> ExperimentConfig:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([f"YAML: cannot parse{where}: {getattr(exc, 'problem', exc)}"]) from None
     if data is None:
-        data = {}
+        return {}
     if not isinstance(data, dict):
         raise ConfigError(["YAML: the top level must be a mapping of keys to values"])
-    return from_dict(data)
+    return data
 
 
 def from_dict(data: dict[str, Any], *, check_rules: bool = True) -> ExperimentConfig:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from studio.config import ConfigError, ExperimentConfig, field_meta, from_dict, iter_fields
+from studio.config import ConfigError, ExperimentConfig, field_meta, from_dict, iter_fields, parse_overrides
 from studio.config.problem_types import METRICS
 
 # Dropdown stand-in for a null choice (Gradio choices cannot be None).
@@ -121,17 +121,7 @@ def _bounds_text(metadata: list) -> str:
 
 def parse_yaml(text: str) -> dict:
     """The overrides dict of the Advanced YAML editor; ConfigError when it does not parse."""
-    try:
-        data = yaml.safe_load(text) if text and text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([f"YAML: cannot parse{where}: {getattr(exc, 'problem', exc)}"]) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(["YAML: the top level must be a mapping of keys to values"])
-    return data
+    return parse_overrides(text)
 
 
 def dump_overrides(data: dict) -> str:
