@@ -19,11 +19,13 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from training.data import row_numbers
 from training.errors import DatasetError
 from training.metrics.classification import compute_classification_metrics
 from training.problems import EvalContext, Evaluation, Problem, SplitData
 
 FOCAL_GAMMA = 2.0
+SPLITS = ("train", "validation")  # the order of the frames LabelSpace.detect receives
 MAX_BAD_ROWS_LISTED = 20
 
 
@@ -38,12 +40,12 @@ def _is_list_cell(value: Any) -> bool:
     return isinstance(value, (list, tuple, np.ndarray)) or (isinstance(value, str) and value.strip().startswith("["))
 
 
-def _as_list(value: Any, row: int, column: str) -> list:
+def _as_list(value: Any, where: str, column: str) -> list:
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise DatasetError(f"{column} column, row {row}: {value!r} is not a JSON list of labels") from None
+            raise DatasetError(f"{column} column, {where}: {value!r} is not a JSON list of labels") from None
     return list(value.tolist() if isinstance(value, np.ndarray) else value)
 
 
@@ -55,6 +57,12 @@ def _int_like(value: Any) -> bool:
     if isinstance(value, (float, np.floating)):
         return float(value).is_integer()
     return isinstance(value, str) and value.strip().lstrip("-").isdigit()
+
+
+def _cells(frames: list[pd.DataFrame], column: str) -> list[tuple[str, Any]]:
+    """("<split> row <n>", value) for every cell of ``column``; frames are [train, validation]."""
+    return [(f"{split} row {row}", value) for split, frame in zip(SPLITS, frames)
+            for row, value in zip(row_numbers(frame), frame[column].tolist())]
 
 
 def _too_many(bad: list[str]) -> str:
@@ -86,15 +94,15 @@ class LabelSpace:
         if len(columns) > 1:
             return cls._indicator_columns(frames, columns, num_classes)
         column = columns[0]
-        values = [v for frame in frames for v in frame[column].tolist()]
-        missing = [str(i) for i, v in enumerate(values) if v is None or (isinstance(v, float) and np.isnan(v))]
+        cells = _cells(frames, column)
+        missing = [where for where, v in cells if v is None or (isinstance(v, float) and np.isnan(v))]
         if missing:
-            raise DatasetError(f"{column} column: empty label in row(s) {_too_many(missing)}")
-        multi = any(_is_list_cell(v) for v in values)
+            raise DatasetError(f"{column} column: empty label in {_too_many(missing)}")
+        multi = any(_is_list_cell(v) for _, v in cells)
         if multi:
-            items = [x for i, v in enumerate(values) for x in _as_list(v, i, column)]
+            items = [x for where, v in cells for x in _as_list(v, where, column)]
         else:
-            items = values
+            items = [v for _, v in cells]
         if items and all(_int_like(x) for x in items):
             ids = [int(float(x)) for x in items]
             if min(ids) < 0:
@@ -112,12 +120,10 @@ class LabelSpace:
     @classmethod
     def _indicator_columns(cls, frames, columns, num_classes) -> "LabelSpace":
         bad = []
-        for split, frame in enumerate(frames):
-            for column in columns:
-                values = pd.to_numeric(frame[column], errors="coerce")
-                rows = np.flatnonzero(~values.isin([0, 1]).to_numpy())
-                bad += [f"{'train' if split == 0 else 'validation'} row {r} ({column}={frame[column].tolist()[r]!r})"
-                        for r in rows]
+        for column in columns:
+            valid = np.concatenate([pd.to_numeric(f[column], errors="coerce").isin([0, 1]).to_numpy() for f in frames])
+            bad += [f"{where} ({column}={value!r})" for (where, value), ok in zip(_cells(frames, column), valid)
+                    if not ok]
         if bad:
             raise DatasetError("dataset.output_column: several columns make a multi-label target, so each must "
                                f"hold 0 or 1; bad values in {_too_many(bad)}")
@@ -145,14 +151,14 @@ class LabelSpace:
         column = self.columns[0]
         lookup = self.label2id
         bad = []
-        for row, value in enumerate(frame[column].tolist()):
-            labels = _as_list(value, row, column) if self.layout == "lists" else [value]
+        for position, (row, value) in enumerate(zip(row_numbers(frame), frame[column].tolist())):
+            labels = _as_list(value, f"{split} row {row}", column) if self.layout == "lists" else [value]
             for label in labels:
                 key = str(int(float(label))) if self.layout in ("ids", "lists") and _int_like(label) else str(label)
                 if key not in lookup:
                     bad.append(f"row {row} ({label!r})")
                 else:
-                    out[row, lookup[key]] = 1.0
+                    out[position, lookup[key]] = 1.0
         if bad:
             raise DatasetError(f"{split} data, {column} column: label(s) outside the {k} classes "
                                f"{self.names[:20]}: {_too_many(bad)}")

@@ -78,15 +78,18 @@ def load_image(value: Any, *, root: Path | None = None, row: int | None = None,
     return image.convert("RGB")
 
 
-def check_images(values: Sequence[Any], *, root: Path | None, column: str, split: str) -> list[tuple[int, int]]:
+def check_images(values: Sequence[Any], *, rows: Sequence[int] | None = None, root: Path | None, column: str,
+                 split: str) -> list[tuple[int, int]]:
     """Open every image header once (cheap) and report all unreadable rows in one error.
 
-    Returns the (width, height) of each image, which detection needs to validate boxes.
+    ``rows`` are the user's row numbers of ``values`` (``training.data.row_numbers``); by default
+    the values are a whole table, numbered from 1. Returns the (width, height) of each image,
+    which detection needs to validate boxes.
     """
     from PIL import Image, UnidentifiedImageError
 
     sizes, bad = [], []
-    for row, value in enumerate(values):
+    for row, value in zip(rows if rows is not None else range(1, len(values) + 1), values):
         try:
             with Image.open(io.BytesIO(_image_bytes(value, root))) as image:
                 sizes.append(image.size)

@@ -21,6 +21,19 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def fsdp_ignored_reason(device: torch.device, visible_gpus: int) -> str:
+    """Why environment.use_fsdp has no effect on this run (a warning for system.log).
+
+    The engine is one process on one device. Sharding across GPUs would need one process per
+    GPU (torchrun), a distributed sampler, rank-0-only writes to the run folder and gathered
+    weights for the saved model: not something to switch on behind a flag.
+    """
+    if device.type != "cuda" or visible_gpus <= 1:
+        return "use_fsdp ignored: this run has one device"
+    return (f"use_fsdp ignored: {visible_gpus} GPUs are visible but the engine trains in one process on {device}; "
+            "sharding a model across GPUs (FSDP) is not supported yet, so it must fit on one GPU")
+
+
 def precision(cfg: ExperimentConfig, device: torch.device) -> tuple[torch.dtype | None, bool, str]:
     """(autocast dtype or None for fp32, whether a GradScaler is needed, a sentence for system.log)."""
     if not cfg.environment.mixed_precision:

@@ -19,6 +19,7 @@ import torch
 from studio.atomic_io import write_atomic, write_json_atomic
 from studio.config import ExperimentConfig, dump_yaml, load_yaml, resolve
 from training import checkpoint, data, modeling, optim, sampler
+from training.best_evaluation import BestEvaluation
 from training.problems import EvalContext, Evaluation, Problem, problem_class
 from training.run_folder import MetricsWriter, RunLogs, StatusWriter
 
@@ -45,6 +46,9 @@ class FinetuneRecipe:
         self.cfg = cfg = self._resolve(cfg)
         self.problem.cfg = cfg
         self._seed(cfg.environment.seed)
+        if cfg.environment.use_fsdp:
+            visible = torch.cuda.device_count() if self.device.type == "cuda" else 0
+            self.logs.warning(modeling.fsdp_ignored_reason(self.device, visible))
 
         self.status.update(stage="loading data")
         train, validation, notes = data.load_splits(cfg, self.problem.required_columns(), cfg.environment.seed)
@@ -85,6 +89,9 @@ class FinetuneRecipe:
                                              self.scheduler, self.scaler)
             self.logs.train(f"resumed from checkpoint/last at step {self.step}/{self.total_steps}")
         self.metrics = MetricsWriter(self.run_dir, keep_until_step=self.step if self.resume else None)
+        self.best = BestEvaluation(cfg.prediction.metrics)
+        if self.resume:
+            self.best.replay(self.metrics.records())
         self.logs.train(f"plan: {tr.epochs:g} epochs x {self.steps_per_epoch} optimizer steps "
                         f"(batch {tr.batch_size}, grad accumulation {tr.grad_accumulation}), "
                         f"evaluation every {self.eval_every} steps")
@@ -193,6 +200,9 @@ class FinetuneRecipe:
         self.logs.train(f"validation at step {self.step} (epoch {epoch:.2f}): {shown}")
         for name, reason in result.failed.items():
             self.logs.train(f"metric {name} failed: {reason}")
+        tracked = self.best.name
+        if self.best.offer(self.step, epoch, result.loss if tracked == "loss" else result.metrics.get(tracked)):
+            self.logs.train(f"best {tracked} so far: {self.best.best[tracked]:.4f} at step {self.step}")
         self.last_eval = result
         if self.step > 0:
             checkpoint.save_last(self.run_dir / "checkpoint" / "last", self.model, self.optimizer,
@@ -220,6 +230,10 @@ class FinetuneRecipe:
             if result.predictions is not None:
                 result.predictions.to_parquet(self.run_dir / "predictions.parquet", index=False)
             final = {"loss": result.loss, **result.metrics}
+            if self.best.best is not None:
+                final["best"] = self.best.best
+                self.logs.train(f"best evaluation: {self.best.name} {self.best.best[self.best.name]:.4f} at step "
+                                f"{self.best.best['step']}; checkpoint/model holds the final model (step {self.step})")
             write_json_atomic(self.run_dir / "final_metrics.json", final)
         self.status.update("Completed", stage="completed", progress=1.0)
         self.logs.train("run completed")

@@ -61,6 +61,11 @@ class MetricsWriter:
             self.path.write_text("".join(line + "\n" for line in kept))
         self._file = open(self.path, "a", encoding="utf-8")
 
+    def records(self) -> list[dict]:
+        """Every line written so far (including those kept from before a resume)."""
+        self._file.flush()
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
     def log(self, step: int, epoch: float, split: str, name: str, value: float) -> None:
         value = float(value)
         if not math.isfinite(value):

@@ -13,6 +13,7 @@ import pandas as pd
 
 from studio.config import ExperimentConfig
 from studio.config.templates import DEFAULT_CHAT_TEMPLATE
+from training.data import row_numbers
 from training.errors import DatasetError, RunError
 
 IGNORE_INDEX = -100
@@ -23,7 +24,8 @@ OUTPUT_JOIN = "\n"  # several output columns become one answer, one column per l
 class TextSample:
     messages: list[dict[str, str]]  # the prompt: system/user/assistant turns before the answer
     answer: str
-    row: int  # index of the source row (several samples per row when unrolling)
+    row: int  # the source row's number in the user's table, from 1 (several samples per row when unrolling)
+    position: int = 0  # the source row's position in its split
 
 
 def output_columns(cfg: ExperimentConfig) -> list[str]:
@@ -59,47 +61,49 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def parse_conversation(value: Any, row: int, column: str) -> list[dict[str, str]]:
+def parse_conversation(value: Any, where: str, column: str) -> list[dict[str, str]]:
+    """The messages of one cell; ``where`` names its row in errors ("train row 5")."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise DatasetError(f"row {row}, column {column!r}: not a JSON list of messages ({exc.msg})") from None
+            raise DatasetError(f"{where}, column {column!r}: not a JSON list of messages ({exc.msg})") from None
     if hasattr(value, "tolist"):  # numpy arrays from parquet
         value = value.tolist()
     if not isinstance(value, list):
-        raise DatasetError(f"row {row}, column {column!r}: expected a list of {{role, content}} messages")
+        raise DatasetError(f"{where}, column {column!r}: expected a list of {{role, content}} messages")
     messages = []
     for turn in value:
         if not isinstance(turn, dict) or "role" not in turn or "content" not in turn:
-            raise DatasetError(f"row {row}, column {column!r}: every message needs 'role' and 'content'")
+            raise DatasetError(f"{where}, column {column!r}: every message needs 'role' and 'content'")
         role = str(turn["role"])
         if role not in ("system", "user", "assistant"):
-            raise DatasetError(f"row {row}, column {column!r}: unknown role {role!r} "
+            raise DatasetError(f"{where}, column {column!r}: unknown role {role!r} "
                                "(use system, user or assistant)")
         messages.append({"role": role, "content": _cell_text(turn["content"])})
     return messages
 
 
-def rows_to_samples(frame: pd.DataFrame, cfg: ExperimentConfig) -> list[TextSample]:
+def rows_to_samples(frame: pd.DataFrame, cfg: ExperimentConfig, split: str = "") -> list[TextSample]:
+    """The samples of one split (``frame`` from ``training.data.load_splits``, indexed by row number)."""
     ds = cfg.dataset
     samples: list[TextSample] = []
     outputs = output_columns(cfg)
     conv_col = conversation_column(cfg, frame.columns)
-    for row, record in enumerate(frame.to_dict("records")):
+    for position, (row, record) in enumerate(zip(row_numbers(frame), frame.to_dict("records"))):
         system = _cell_text(record.get(ds.system_column)) if ds.system_column else ""
         if ds.unroll_conversations:
-            history = parse_conversation(record[conv_col], row, conv_col)
+            history = parse_conversation(record[conv_col], f"{split} row {row}".strip(), conv_col)
             if system and not any(m["role"] == "system" for m in history):
                 history = [{"role": "system", "content": system}] + history
             for i, turn in enumerate(history):
                 if turn["role"] == "assistant" and any(m["role"] == "user" for m in history[:i]):
-                    samples.append(TextSample(history[:i], turn["content"], row))
+                    samples.append(TextSample(history[:i], turn["content"], row, position))
         else:
             messages = ([{"role": "system", "content": system}] if system else [])
             messages.append({"role": "user", "content": _cell_text(record[ds.input_column])})
             answer = OUTPUT_JOIN.join(_cell_text(record[c]) for c in outputs)
-            samples.append(TextSample(messages, answer, row))
+            samples.append(TextSample(messages, answer, row, position))
     if not samples:
         raise DatasetError(f"{conv_col!r}: no assistant turn after a user turn in any conversation"
                            if ds.unroll_conversations else "no rows to train on")

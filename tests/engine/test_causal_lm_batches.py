@@ -10,6 +10,7 @@ import torch
 from studio.config import from_dict
 from studio.config.templates import DEFAULT_CHAT_TEMPLATE
 from training import batching
+from training.data import number_rows
 from training.errors import DatasetError, RunError
 from training.text_samples import IGNORE_INDEX, TextSample, encode, rows_to_samples, set_chat_template
 
@@ -72,14 +73,15 @@ def test_unroll_makes_one_sample_per_assistant_turn_with_its_history():
     convo = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"},
              {"role": "assistant", "content": "hello"}, {"role": "user", "content": "2+2?"},
              {"role": "assistant", "content": "4"}]
-    frame = pd.DataFrame({"messages": [json.dumps(convo), convo[1:3]]})
+    frame = number_rows(pd.DataFrame({"messages": [json.dumps(convo), convo[1:3]]}))
     cfg = _cfg(unroll_conversations=True, output_column=None)  # input_column "input" absent -> "messages"
     samples = rows_to_samples(frame, cfg)
-    assert [(len(s.messages), s.answer, s.row) for s in samples] == [(2, "hello", 0), (4, "4", 0), (1, "hello", 1)]
+    assert [(len(s.messages), s.answer, s.row, s.position) for s in samples] == [
+        (2, "hello", 1, 0), (4, "4", 1, 0), (1, "hello", 2, 1)]
     assert samples[1].messages[0] == {"role": "system", "content": "be brief"}
     assert samples[1].messages[-1] == {"role": "user", "content": "2+2?"}
-    with pytest.raises(DatasetError, match="row 0, column 'messages'"):
-        rows_to_samples(pd.DataFrame({"messages": ["not json"]}), cfg)
+    with pytest.raises(DatasetError, match="^train row 1, column 'messages'"):
+        rows_to_samples(number_rows(pd.DataFrame({"messages": ["not json"]})), cfg, "train")
 
 
 def test_system_column_and_multiple_output_columns():

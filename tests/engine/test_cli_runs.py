@@ -49,6 +49,10 @@ def test_lora_run_lowers_validation_loss_and_writes_every_run_file(lora_run):
     assert {m["name"] for m in read_metrics(run_dir)} >= {"loss", "lr", "Perplexity", "BLEU", "QA_Accuracy"}
     final = json.loads((run_dir / "final_metrics.json").read_text())
     assert final["loss"] == pytest.approx(losses[-1])
+    perplexity = series(run_dir, "validation", "Perplexity")
+    best_step, best_value = min(perplexity, key=lambda point: point[1])
+    assert final["best"]["step"] == best_step and final["best"]["Perplexity"] == pytest.approx(best_value)
+    assert set(final["best"]) == {"step", "epoch", "Perplexity"}
     predictions = pd.read_parquet(run_dir / "predictions.parquet")
     assert {"prompt", "target", "prediction", "BLEU", "QA_Accuracy", "Perplexity"} <= set(predictions.columns)
     assert len(predictions) == 32
@@ -81,6 +85,7 @@ def test_merged_checkpoint_reloads_and_matches_the_adapter(lora_run, tiny_llama_
 def test_full_run_lowers_validation_loss(tiny_llama_dir, toy_csv, tmp_path):
     cfg = write_config(tmp_path / "cfg.yaml", tiny_llama_dir, toy_csv,
                        architecture={"training_mode": "full", "gradient_checkpointing": False},
+                       environment={"use_fsdp": True},
                        training={"epochs": 2, "evaluate_before_training": True, "optimizer": "AdamW",
                                  "schedule": "Linear", "warmup_epochs": 0.2, "gradient_clip": 1.0})
     run_dir = tmp_path / "run"
@@ -90,6 +95,7 @@ def test_full_run_lowers_validation_loss(tiny_llama_dir, toy_csv, tmp_path):
     assert losses[-1] < losses[0] - 0.5, losses
     assert not (run_dir / "checkpoint" / "adapter").exists()
     assert "training mode full" in (run_dir / "train.log").read_text()
+    assert "use_fsdp ignored: this run has one device" in (run_dir / "system.log").read_text()
 
 
 def test_missing_column_fails_with_a_clear_reason(tiny_llama_dir, toy_csv, tmp_path):
@@ -132,6 +138,10 @@ def test_sigterm_stops_and_resume_continues_from_the_last_checkpoint(tiny_llama_
     steps = [s for s, _ in series(run_dir, "train", "loss")]
     assert steps == list(range(1, steps[-1] + 1)), "every step logged exactly once across stop and resume"
     assert steps[-1] == total_steps
+    # the best evaluation is chosen across both processes (the resumed one replays metrics.jsonl)
+    best_step, best_value = min(series(run_dir, "validation", "Perplexity"), key=lambda point: point[1])
+    best = json.loads((run_dir / "final_metrics.json").read_text())["best"]
+    assert (best["step"], best["Perplexity"]) == (best_step, pytest.approx(best_value))
 
 
 def test_qlora_with_adamw8bit_runs_on_cpu_and_a_missing_judge_does_not_fail_the_run(tiny_llama_dir, toy_csv,

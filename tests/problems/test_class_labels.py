@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from training.classifier import LabelSpace, classification_loss
+from training.data import number_rows
 from training.errors import DatasetError
 
 
@@ -32,23 +33,23 @@ def test_list_column_is_multi_label():
 
 
 def test_bad_indicator_values_are_all_reported():
-    frame = pd.DataFrame({"a": [0, 1, 2, 1], "b": [1, 0, 1, "x"]})
+    frame = number_rows(pd.DataFrame({"a": [0, 1, 2, 1], "b": [1, 0, 1, "x"]}))
     with pytest.raises(DatasetError) as info:
         LabelSpace.detect([frame], ["a", "b"], None)
-    assert "train row 2 (a=2)" in str(info.value) and "train row 3 (b='x')" in str(info.value)
+    assert "train row 3 (a=2)" in str(info.value) and "train row 4 (b='x')" in str(info.value)
 
 
 def test_one_class_or_empty_labels_are_clear_errors():
     with pytest.raises(DatasetError, match="only one class"):
         LabelSpace.detect([pd.DataFrame({"y": ["a", "a"]})], ["y"], None)
-    with pytest.raises(DatasetError, match=r"empty label in row\(s\) 1"):
-        LabelSpace.detect([pd.DataFrame({"y": ["a", None, "b"]})], ["y"], None)
+    with pytest.raises(DatasetError, match=r"empty label in train row 2$"):
+        LabelSpace.detect([number_rows(pd.DataFrame({"y": ["a", None, "b"]}))], ["y"], None)
 
 
 def test_validation_label_unknown_to_an_explicit_space_is_reported_with_rows():
     space = LabelSpace.detect([pd.DataFrame({"y": [0, 1]})], ["y"], None)
-    with pytest.raises(DatasetError, match=r"validation data, y column: .*row 1 \(5\)"):
-        space.targets(pd.DataFrame({"y": [1, 5]}), "validation")
+    with pytest.raises(DatasetError, match=r"validation data, y column: .*row 2 \(5\)"):
+        space.targets(number_rows(pd.DataFrame({"y": [1, 5]})), "validation")
 
 
 def test_losses_match_torch_references_and_focal_downweights_easy_examples():

@@ -36,15 +36,22 @@ def test_lora_vit_with_augmentation_and_mixup_learns_colours(tmp_path, tiny_vit_
 
 
 @pytest.mark.slow
-def test_broken_image_fails_the_run_with_its_row_number(tmp_path, tiny_vit_dir):
+def test_broken_image_fails_the_run_with_its_row_number_in_the_users_table(tmp_path, tiny_vit_dir):
+    from studio.config import load_yaml
+    from training.data import load_splits, row_numbers
+
     frame = demo_data_module().colours_classification(rows=10, seed=0)
-    frame.loc[4, "image"] = b"definitely not a png"
+    frame.loc[4, "image"] = b"definitely not a png"  # the 5th row: row 5, as the dataset importer counts
     data = tmp_path / "broken.parquet"
     frame.to_parquet(data)
     config = write_config(tmp_path / "cfg.yaml", IMAGE_CLASSIFICATION, tiny_vit_dir, data,
-                          dataset={"validation_strategy": "custom", "validation_dataframe": str(data)})
+                          dataset={"validation_strategy": "automatic", "validation_size": 0.3})
+    train, validation, _ = load_splits(load_yaml(config.read_text()), [], seed=7)
+    holder = "train" if 5 in row_numbers(train.frame) else "validation"
+    split = train if holder == "train" else validation
+    assert row_numbers(split.frame).index(5) != 4  # the shuffle moved it
     run = tmp_path / "run"
     result = run_engine(config, run)
     assert result.returncode == 1
     error = status(run)["error"]
-    assert "image column: 1 unreadable image(s): row 4" in error and error.startswith("train data")
+    assert error.startswith(f"{holder} data, image column: 1 unreadable image(s): row 5 (")

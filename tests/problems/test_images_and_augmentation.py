@@ -53,7 +53,8 @@ def test_check_images_reports_every_bad_row_at_once_and_returns_sizes(tmp_path):
         check_images(cells, root=tmp_path, column="image", split="validation")
     message = str(info.value)
     assert "3 unreadable image(s)" in message
-    assert "row 1" in message and "row 2" in message and "row 3" in message and "row 0" not in message
+    # rows count from 1, like the dataset importer: the bad cells are the 2nd, 3rd and 4th
+    assert "row 2 (" in message and "row 3 (" in message and "row 4 (" in message and "row 1 (" not in message
     assert check_images([cells[0], cells[4]], root=tmp_path, column="image", split="train") == [(5, 7), (3, 4)]
 
 

@@ -1,6 +1,8 @@
 """Multimodal (image + question -> answer) trained through the real CLI on a tiny Llava."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -43,4 +45,9 @@ def test_max_length_shorter_than_the_image_tokens_is_a_clear_error(tmp_path, tin
     run = tmp_path / "run"
     assert run_engine(config, run).returncode == 1
     error = status(run)["error"]
-    assert "tokenizer.max_length 16 is too short for the image tokens" in error and "row 0" in error
+    assert "tokenizer.max_length 16 is too short for the image tokens" in error
+    from studio.config import load_yaml
+    from training.data import load_splits, row_numbers
+
+    train, _, _ = load_splits(load_yaml(config.read_text()), [], seed=7)
+    assert set(re.findall(r"row (\d+) \(", error)) == {str(n) for n in row_numbers(train.frame)}

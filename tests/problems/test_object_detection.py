@@ -9,6 +9,7 @@ import pytest
 from tests.problems.conftest import (
     assert_completed_with_all_files, demo_data_module, run_engine, status, validation_series, write_config,
 )
+from training.data import number_rows
 from training.errors import DatasetError
 from training.problems.object_detection import parse_split
 
@@ -16,7 +17,7 @@ OBJECT_DETECTION = "object_detection"
 
 
 def test_every_bad_annotation_row_is_reported_in_one_error():
-    frame = pd.DataFrame({"output": [
+    frame = number_rows(pd.DataFrame({"output": [
         {"bbox": [[0, 0, 5, 5]], "category": [0]},                      # fine
         json.dumps({"bbox": [[0, 0, 5, 5], [1, 1, 2, 2]], "category": [0]}),  # lengths differ
         {"bbox": [[2, 2, -1, 4]], "category": [1]},                     # negative width
@@ -24,17 +25,17 @@ def test_every_bad_annotation_row_is_reported_in_one_error():
         {"bbox": [[0, 0, 4, 4]], "category": [3]},                      # category >= num_classes
         "not json",
         {"boxes": []},
-    ]})
+    ]}))
     with pytest.raises(DatasetError) as info:
         parse_split(frame, "output", [(32, 32)] * len(frame), "train", num_classes=2)
     message = str(info.value)
     assert message.startswith("train data, output column: 6 bad annotation(s)")
-    for expected in ("row 1: 2 boxes but 1 categories", "row 2, box 0: width and height must be positive",
-                     "row 3, box 0: [28, 0, 10, 10] is outside the 32x32 image",
-                     "row 4, category 0: 3 is not below dataset.num_classes 2", "row 5: not valid JSON",
-                     "row 6: expected a dict with 'bbox' and 'category'"):
+    for expected in ("row 2: 2 boxes but 1 categories", "row 3, box 0: width and height must be positive",
+                     "row 4, box 0: [28, 0, 10, 10] is outside the 32x32 image",
+                     "row 5, category 0: 3 is not below dataset.num_classes 2", "row 6: not valid JSON",
+                     "row 7: expected a dict with 'bbox' and 'category'"):
         assert expected in message
-    assert "row 0" not in message
+    assert "row 1" not in message  # the first row (row 1, as the dataset importer counts) is fine
 
 
 @pytest.mark.slow
@@ -64,11 +65,11 @@ def test_tiny_detr_improves_map_and_saves_a_loadable_detector(tmp_path, tiny_det
 @pytest.mark.slow
 def test_box_outside_its_image_fails_the_run_with_the_row(tmp_path, tiny_detr_dir):
     frame = demo_data_module().boxes_detection(rows=8, seed=0)
-    frame.loc[3, "output"] = json.dumps({"bbox": [[20, 20, 30, 30]], "category": [0]})
+    frame.loc[3, "output"] = json.dumps({"bbox": [[20, 20, 30, 30]], "category": [0]})  # the 4th row
     data = tmp_path / "bad.parquet"
     frame.to_parquet(data)
     config = write_config(tmp_path / "cfg.yaml", OBJECT_DETECTION, tiny_detr_dir, data,
                           dataset={"validation_strategy": "custom", "validation_dataframe": str(data)})
     run = tmp_path / "run"
     assert run_engine(config, run).returncode == 1
-    assert "row 3, box 0: [20, 20, 30, 30] is outside the 32x32 image" in status(run)["error"]
+    assert "row 4, box 0: [20, 20, 30, 30] is outside the 32x32 image" in status(run)["error"]

@@ -29,6 +29,7 @@ class CausalLMProblem(Problem):
     def __init__(self, cfg, logs, device):
         super().__init__(cfg, logs, device)
         self.config = None
+        self.tokenizer = None  # the text tokenizer (the processor itself for text-only models)
         self.packing = False
 
     # ---- data ---------------------------------------------------------------------------
@@ -42,8 +43,8 @@ class CausalLMProblem(Problem):
         for name, split in (("train", train), ("validation", validation)):
             check_columns(name, split.frame, required_text_columns(self.cfg, split.frame.columns))
         max_length = self.cfg.tokenizer.max_length
-        self.train_samples = rows_to_samples(train.frame, self.cfg)
-        self.validation_samples = rows_to_samples(validation.frame, self.cfg)
+        self.train_samples = rows_to_samples(train.frame, self.cfg, "train")
+        self.validation_samples = rows_to_samples(validation.frame, self.cfg, "validation")
         self.train_dataset = [encode(self.processor, s, max_length) for s in self.train_samples]
         self.validation_dataset = [encode(self.processor, s, max_length) for s in self.validation_samples]
         self.train_dataset = [s for s in self.train_dataset if any(l != -100 for l in s["labels"])]
@@ -84,7 +85,7 @@ class CausalLMProblem(Problem):
         ensure_pad_token(tokenizer)
         tokenizer.padding_side = cfg.tokenizer.padding_side
         self.logs.train(f"chat template: {set_chat_template(tokenizer, cfg)}")
-        self.processor = tokenizer
+        self.processor = self.tokenizer = tokenizer
         model = AutoModelForCausalLM.from_pretrained(cfg.llm_backbone, config=self.config or backbone_config(cfg),
                                                      **load_kwargs)
         self.packing = self._packing_supported(model)
@@ -148,8 +149,7 @@ class CausalLMProblem(Problem):
             table["Perplexity"] = [text_metrics.perplexity(m) if not math.isnan(m) else float("nan")
                                    for m in sample_means]
         if any(m in selected for m in GENERATED_METRICS):
-            predictions = self.generate(model, [s["prompt_ids"] for s in self.validation_dataset],
-                                        lambda f: context.report(0.5 + 0.5 * f))
+            predictions = self.generate(model, self.validation_dataset, lambda f: context.report(0.5 + 0.5 * f))
             table["prediction"] = predictions
             targets = table["target"].tolist()
             if "BLEU" in selected:
@@ -188,11 +188,13 @@ class CausalLMProblem(Problem):
         else:
             result.failed[LLM_JUDGE] = "the judge returned no usable score"
 
-    @torch.no_grad()
-    def generate(self, model, prompts: list[list[int]], report=lambda f: None) -> list[str]:
-        """Batched generation with left padding and the prediction.* settings."""
-        pr, tok = self.cfg.prediction, self.processor
-        bs = self.inference_batch_size()
+    def generation_inputs(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """Model inputs besides the prompt ids for generating from ``samples`` (e.g. pixel_values)."""
+        return {}
+
+    def generation_options(self) -> dict[str, Any]:
+        """``generate`` keyword arguments from the prediction.* settings."""
+        pr, tok = self.cfg.prediction, self.tokenizer
         sampling = pr.temperature > 0
         options = dict(max_new_tokens=pr.max_length_inference, min_new_tokens=pr.min_length_inference,
                        num_beams=pr.num_beams, repetition_penalty=pr.repetition_penalty, do_sample=sampling,
@@ -201,16 +203,25 @@ class CausalLMProblem(Problem):
             options.update(temperature=pr.temperature, top_p=pr.top_p, top_k=pr.top_k or None)
         else:  # keep model generation_config sampling defaults from leaking into greedy decoding
             options.update(temperature=None, top_p=None, top_k=None)
+        return options
+
+    @torch.no_grad()
+    def generate(self, model, samples: list[dict[str, Any]], report=lambda f: None) -> list[str]:
+        """Batched generation from each sample's ``prompt_ids`` with left padding and the prediction.* settings."""
+        tok, options = self.tokenizer, self.generation_options()
+        bs = self.inference_batch_size()
         outputs: list[str] = []
-        for start in range(0, len(prompts), bs):
-            chunk = prompts[start:start + bs]
-            width = max(len(p) for p in chunk)
-            ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in chunk], device=self.device)
-            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=self.device)
+        for start in range(0, len(samples), bs):
+            chunk = samples[start:start + bs]
+            prompts = [s["prompt_ids"] for s in chunk]
+            width = max(len(p) for p in prompts)
+            ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in prompts], device=self.device)
+            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+            extra = {k: v.to(self.device) for k, v in self.generation_inputs(chunk).items()}
             with self.autocast():
-                generated = model.generate(input_ids=ids, attention_mask=mask, **options)
+                generated = model.generate(input_ids=ids, attention_mask=mask, **extra, **options)
             outputs += [t.strip() for t in tok.batch_decode(generated[:, width:], skip_special_tokens=True)]
-            report(min(1.0, (start + bs) / len(prompts)))
+            report(min(1.0, (start + bs) / len(samples)))
         return outputs
 
     # ---- saving -------------------------------------------------------------------------

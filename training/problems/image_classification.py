@@ -14,6 +14,7 @@ import torch
 from training.augmentation import build_augmentation, mix_batch
 from training.classifier import ClassifierProblem, output_columns
 from training.errors import RunError
+from training.data import row_numbers
 from training.images import check_images, load_image
 from training.modeling import json_kwargs, set_dropout
 from training.problems import SplitData
@@ -103,7 +104,8 @@ class ImageClassificationProblem(ClassifierProblem):
         super().observe_data(train, validation)
         column = self.cfg.dataset.image_column
         for name, split in (("train", train), ("validation", validation)):  # fail before the model loads
-            check_images(split.frame[column].tolist(), root=split.root, column=column, split=name)
+            check_images(split.frame[column].tolist(), rows=row_numbers(split.frame), root=split.root,
+                         column=column, split=name)
 
     def build_datasets(self, train: SplitData, validation: SplitData) -> None:
         labels = self.label_space()
@@ -112,7 +114,7 @@ class ImageClassificationProblem(ClassifierProblem):
         def samples(split: SplitData, name: str) -> list[dict[str, Any]]:
             targets = labels.targets(split.frame, name)
             return [{"cell": cell, "target": t, "row": row, "split": name, "root": split.root}
-                    for row, (cell, t) in enumerate(zip(split.frame[column].tolist(), targets))]
+                    for row, cell, t in zip(row_numbers(split.frame), split.frame[column].tolist(), targets)]
 
         self.train_dataset = samples(train, "train")
         self.validation_dataset = samples(validation, "validation")

@@ -13,6 +13,7 @@ import torch
 
 from training import batching
 from training.errors import DatasetError, RunError
+from training.data import row_numbers
 from training.images import check_images, load_image
 from training.modeling import backbone_config
 from training.problems import SplitData
@@ -57,11 +58,12 @@ class MultimodalProblem(CausalLMProblem):
     def observe_data(self, train: SplitData, validation: SplitData) -> None:
         column = self.cfg.dataset.image_column
         for name, split in (("train", train), ("validation", validation)):  # fail before the model loads
-            check_images(split.frame[column].tolist(), root=split.root, column=column, split=name)
+            check_images(split.frame[column].tolist(), rows=row_numbers(split.frame), root=split.root,
+                         column=column, split=name)
 
     def build_datasets(self, train: SplitData, validation: SplitData) -> None:
-        self.train_samples = rows_to_samples(train.frame, self.cfg)
-        self.validation_samples = rows_to_samples(validation.frame, self.cfg)
+        self.train_samples = rows_to_samples(train.frame, self.cfg, "train")
+        self.validation_samples = rows_to_samples(validation.frame, self.cfg, "validation")
         self.train_dataset = self.encode_split(self.train_samples, train, "train")
         self.validation_dataset = self.encode_split(self.validation_samples, validation, "validation")
         lengths = self.train_lengths()
@@ -82,7 +84,7 @@ class MultimodalProblem(CausalLMProblem):
             messages = [dict(m) for m in sample.messages]
             messages[-1]["content"] = f"{self.image_token}\n{messages[-1]['content']}"
             prompt_text, answer_text = render(self.tokenizer, messages, sample.answer)
-            image = load_image(cells[sample.row], root=split.root, row=sample.row, column=image_col, split=name)
+            image = load_image(cells[sample.position], root=split.root, row=sample.row, column=image_col, split=name)
             prompt = self.processor(images=[image], text=[prompt_text], add_special_tokens=False)["input_ids"][0]
             prompt = list(prompt.tolist() if hasattr(prompt, "tolist") else prompt)
             answer = self.tokenizer(answer_text, add_special_tokens=False)["input_ids"]
@@ -91,7 +93,7 @@ class MultimodalProblem(CausalLMProblem):
                 continue
             answer = answer[:max_length - len(prompt)]
             encoded.append({"input_ids": prompt + answer, "labels": [IGNORE_INDEX] * len(prompt) + answer,
-                            "prompt_ids": prompt, "cell": cells[sample.row], "root": split.root, "row": sample.row,
+                            "prompt_ids": prompt, "cell": cells[sample.position], "root": split.root, "row": sample.row,
                             "split": name})
         if too_long:
             more = f"; and {len(too_long) - MAX_BAD_ROWS_LISTED} more" if len(too_long) > MAX_BAD_ROWS_LISTED else ""
@@ -120,33 +122,8 @@ class MultimodalProblem(CausalLMProblem):
             logits = model(**batching.model_inputs(batch), **images, use_cache=False).logits
         return batching.token_losses(logits, batch["labels"])
 
-    # ---- generation ---------------------------------------------------------------------
-    @torch.no_grad()
-    def generate(self, model, prompts: list[list[int]], report=lambda f: None) -> list[str]:
-        """Batched generation over the validation samples (``prompts`` are their prompt_ids, in order)."""
-        if len(prompts) != len(self.validation_dataset):
-            raise RuntimeError("multimodal generation runs over the validation samples only")
-        pr, tok = self.cfg.prediction, self.tokenizer
-        sampling = pr.temperature > 0
-        options = dict(max_new_tokens=pr.max_length_inference, min_new_tokens=pr.min_length_inference,
-                       num_beams=pr.num_beams, repetition_penalty=pr.repetition_penalty, do_sample=sampling,
-                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, use_cache=True)
-        options.update(dict(temperature=pr.temperature, top_p=pr.top_p, top_k=pr.top_k or None) if sampling
-                       else dict(temperature=None, top_p=None, top_k=None))
-        bs = self.inference_batch_size()
-        outputs: list[str] = []
-        for start in range(0, len(prompts), bs):
-            chunk = prompts[start:start + bs]
-            width = max(len(p) for p in chunk)
-            ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in chunk], device=self.device)
-            mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=self.device)
-            images = {k: v.to(self.device) for k, v in
-                      self.image_inputs(self.validation_dataset[start:start + bs]).items()}
-            with self.autocast():
-                generated = model.generate(input_ids=ids, attention_mask=mask, **images, **options)
-            outputs += [t.strip() for t in tok.batch_decode(generated[:, width:], skip_special_tokens=True)]
-            report(min(1.0, (start + bs) / len(prompts)))
-        return outputs
+    def generation_inputs(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        return self.image_inputs(samples)
 
 
 PROBLEM = MultimodalProblem

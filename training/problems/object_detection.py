@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from training.errors import DatasetError
+from training.data import row_numbers
 from training.images import check_images, load_image
 from training.metrics.detection import detection_metrics
 from training.modeling import json_kwargs, set_dropout
@@ -89,7 +90,7 @@ def _is_number(value: Any) -> bool:
 def parse_split(frame: pd.DataFrame, column: str, sizes: list[tuple[int, int]], split: str,
                 num_classes: int | None) -> list[Annotation]:
     annotations, problems = [], []
-    for row, (value, size) in enumerate(zip(frame[column].tolist(), sizes)):
+    for row, value, size in zip(row_numbers(frame), frame[column].tolist(), sizes):
         annotation, found = parse_annotation(value, row, size, num_classes)
         annotations.append(annotation)
         problems += found
@@ -123,7 +124,8 @@ class ObjectDetectionProblem(Problem):
         image_col, out_col = self.cfg.dataset.image_column, self.output_column()
         configured = self.cfg.dataset.num_classes
         for name, split in (("train", train), ("validation", validation)):
-            sizes = check_images(split.frame[image_col].tolist(), root=split.root, column=image_col, split=name)
+            sizes = check_images(split.frame[image_col].tolist(), rows=row_numbers(split.frame), root=split.root,
+                                 column=image_col, split=name)
             self.splits[name] = (split, sizes, parse_split(split.frame, out_col, sizes, name, configured))
         seen = [c for _, _, annotations in self.splits.values() for a in annotations for c in a.categories]
         self.num_classes = configured or (max(seen) + 1 if seen else 1)
@@ -156,8 +158,9 @@ class ObjectDetectionProblem(Problem):
 
         def samples(name: str) -> list[dict[str, Any]]:
             split, sizes, annotations = self.splits[name]
+            cells = split.frame[image_col].tolist()
             return [{"cell": cell, "root": split.root, "row": row, "split": name, "size": size, "annotation": a}
-                    for row, (cell, size, a) in enumerate(zip(split.frame[image_col].tolist(), sizes, annotations))]
+                    for row, cell, size, a in zip(row_numbers(split.frame), cells, sizes, annotations)]
 
         self.train_dataset = samples("train")
         self.validation_dataset = samples("validation")
