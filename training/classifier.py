@@ -196,8 +196,9 @@ def class_probabilities(logits: torch.Tensor, kind: str, multi_label: bool) -> t
 class ClassifierProblem(Problem):
     """Shared by text and image classification: label space, loss, metrics, predictions table.
 
-    Subclasses provide ``validation_batches()`` yielding (batch dict on CPU, target tensor),
-    ``logits(model, batch)`` and ``prediction_columns()`` (the input side of the predictions table).
+    Samples are dicts with a ``target`` row. Subclasses provide ``model_inputs(samples)`` (the CPU
+    tensors of a validation batch), ``collate_train`` (adding ``targets``), ``logits(model, batch)``
+    and ``prediction_columns()`` (the input side of the predictions table).
     """
 
     def __init__(self, cfg, logs, device):
@@ -227,15 +228,33 @@ class ClassifierProblem(Problem):
             self.logs.train("loss: CrossEntropy on a multi-label target is computed per class "
                             "(binary cross-entropy with logits)")
 
-    def loss_from_logits(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return classification_loss(logits, targets, self.cfg.training.loss_function, self.labels.multi_label)
+    def log_class_counts(self, what: str) -> None:
+        counts = np.sum([s["target"] for s in self.train_dataset], axis=0).astype(int).tolist()
+        self.logs.train(f"{len(self.train_dataset)} training and {len(self.validation_dataset)} validation {what}; "
+                        f"training {what} per class: "
+                        + ", ".join(f"{n} {c}" for n, c in zip(self.labels.names[:20], counts)))
 
-    # ---- evaluation ---------------------------------------------------------------------
-    def validation_batches(self) -> Iterator[tuple[dict[str, Any], torch.Tensor]]:
+    @staticmethod
+    def targets_of(samples: list[dict[str, Any]]) -> torch.Tensor:
+        return torch.tensor(np.stack([s["target"] for s in samples]))
+
+    def model_inputs(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
     def logits(self, model, batch: dict[str, Any]) -> torch.Tensor:
         raise NotImplementedError
+
+    def training_loss(self, model, batch) -> torch.Tensor:
+        with self.autocast():
+            logits = self.logits(model, batch)
+        return classification_loss(logits, batch["targets"], self.cfg.training.loss_function, self.labels.multi_label)
+
+    # ---- evaluation ---------------------------------------------------------------------
+    def validation_batches(self) -> Iterator[tuple[dict[str, Any], torch.Tensor]]:
+        bs = self.inference_batch_size()
+        for start in range(0, len(self.validation_dataset), bs):
+            chunk = self.validation_dataset[start:start + bs]
+            yield self.model_inputs(chunk), self.targets_of(chunk)
 
     def prediction_columns(self) -> dict[str, list]:
         raise NotImplementedError

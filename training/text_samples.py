@@ -157,6 +157,20 @@ def encode(tokenizer, sample: TextSample, max_length: int) -> dict[str, list[int
     }
 
 
+def load_tokenizer(cfg: ExperimentConfig):
+    """The backbone's tokenizer with tokenizer_kwargs, a padding token and the configured padding side."""
+    from transformers import AutoTokenizer
+
+    from training.modeling import json_kwargs
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        cfg.llm_backbone, revision=cfg.environment.huggingface_branch,
+        trust_remote_code=cfg.environment.trust_remote_code, **json_kwargs(cfg.tokenizer.tokenizer_kwargs))
+    ensure_pad_token(tokenizer)
+    tokenizer.padding_side = cfg.tokenizer.padding_side
+    return tokenizer
+
+
 def ensure_pad_token(tokenizer) -> None:
     if tokenizer.pad_token_id is None:
         if tokenizer.eos_token is None:

@@ -47,28 +47,26 @@ def build_tokenizer(out_dir: str | Path, vocab_size: int = 400, extra_text: list
     return fast
 
 
+def tiny_llama_config(tokenizer, hidden_size: int = 64, layers: int = 2, **extra):
+    """The small Llama shape every tiny text model here shares (4 heads, 2 KV heads, 1024 positions)."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+                       num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                       max_position_embeddings=1024, bos_token_id=tokenizer.bos_token_id,
+                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                       tie_word_embeddings=False, **extra)
+
+
 def build_llama(out_dir: str | Path, hidden_size: int = 64, layers: int = 2, seed: int = 0) -> Path:
     """A random-init Llama causal LM (~0.1M params) with its tokenizer, saved to ``out_dir``."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     out_dir = Path(out_dir)
     tokenizer = build_tokenizer(out_dir)
     torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
-    )
-    LlamaForCausalLM(config).save_pretrained(str(out_dir))
+    LlamaForCausalLM(tiny_llama_config(tokenizer, hidden_size, layers)).save_pretrained(str(out_dir))
     return out_dir
 
 
@@ -108,7 +106,7 @@ def build_llava(out_dir: str | Path, image_size: int = 32, seed: int = 0) -> Pat
     and a LlavaProcessor, reloadable through AutoModelForImageTextToText / AutoProcessor."""
     import torch
     from transformers import (
-        CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration,
+        CLIPImageProcessor, CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration,
         LlavaProcessor,
     )
 
@@ -125,10 +123,7 @@ def build_llava(out_dir: str | Path, image_size: int = 32, seed: int = 0) -> Pat
     torch.manual_seed(seed)
     vision = CLIPVisionConfig(image_size=image_size, patch_size=patch_size, hidden_size=32, intermediate_size=64,
                               num_hidden_layers=2, num_attention_heads=2, projection_dim=32)
-    text = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                       pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False)
+    text = tiny_llama_config(tokenizer)
     config = LlavaConfig(vision_config=vision, text_config=text,
                          image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
                          image_seq_length=(image_size // patch_size) ** 2, vision_feature_layer=-1)
@@ -140,16 +135,12 @@ def build_llava(out_dir: str | Path, image_size: int = 32, seed: int = 0) -> Pat
 def build_llama_classifier(out_dir: str | Path, num_labels: int = 2, hidden_size: int = 64, seed: int = 0) -> Path:
     """A random-init Llama sequence classifier (score head on the last token) with its tokenizer."""
     import torch
-    from transformers import LlamaConfig, LlamaForSequenceClassification
+    from transformers import LlamaForSequenceClassification
 
     out_dir = Path(out_dir)
     tokenizer = build_tokenizer(out_dir)
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=1024, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                         num_labels=num_labels)
+    config = tiny_llama_config(tokenizer, hidden_size, num_labels=num_labels)
     LlamaForSequenceClassification(config).save_pretrained(str(out_dir))
     return out_dir
 

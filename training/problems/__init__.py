@@ -170,6 +170,8 @@ class Problem:
     def save_model(self, model: "torch.nn.Module", out_dir: Path) -> None:
         """Save full (LoRA merged) weights and the processor so the Auto class reloads them."""
         merged = merged_model(model)
+        if getattr(merged.config, "use_cache", None) is False:
+            merged.config.use_cache = True  # training turned the cache off for gradient checkpointing
         merged.save_pretrained(str(out_dir), safe_serialization=True)
         if self.processor is not None:
             self.processor.save_pretrained(str(out_dir))

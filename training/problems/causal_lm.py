@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,11 +12,10 @@ from studio.config.problem_types import LLM_JUDGE
 from training import batching
 from training.data import check_columns
 from training.metrics import text as text_metrics
-from training.modeling import backbone_config, json_kwargs, max_positions
-from training.problems import EvalContext, Evaluation, Problem, SplitData, merged_model
+from training.modeling import backbone_config, max_positions
+from training.problems import EvalContext, Evaluation, Problem, SplitData
 from training.text_samples import (
-    TextSample, conversation_column, encode, ensure_pad_token, required_text_columns, rows_to_samples,
-    set_chat_template,
+    conversation_column, encode, load_tokenizer, required_text_columns, rows_to_samples, set_chat_template,
 )
 
 GENERATED_METRICS = ("BLEU", "QA_Accuracy", LLM_JUDGE)
@@ -76,14 +74,10 @@ class CausalLMProblem(Problem):
         return max_positions(self.config)
 
     def build_model(self, load_kwargs: dict[str, Any]) -> torch.nn.Module:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         cfg = self.cfg
-        tokenizer = AutoTokenizer.from_pretrained(
-            cfg.llm_backbone, revision=cfg.environment.huggingface_branch,
-            trust_remote_code=cfg.environment.trust_remote_code, **json_kwargs(cfg.tokenizer.tokenizer_kwargs))
-        ensure_pad_token(tokenizer)
-        tokenizer.padding_side = cfg.tokenizer.padding_side
+        tokenizer = load_tokenizer(cfg)
         self.logs.train(f"chat template: {set_chat_template(tokenizer, cfg)}")
         self.processor = self.tokenizer = tokenizer
         model = AutoModelForCausalLM.from_pretrained(cfg.llm_backbone, config=self.config or backbone_config(cfg),
@@ -223,13 +217,6 @@ class CausalLMProblem(Problem):
             outputs += [t.strip() for t in tok.batch_decode(generated[:, width:], skip_special_tokens=True)]
             report(min(1.0, (start + bs) / len(samples)))
         return outputs
-
-    # ---- saving -------------------------------------------------------------------------
-    def save_model(self, model, out_dir: Path) -> None:
-        merged = merged_model(model)
-        merged.config.use_cache = True  # training turned the cache off for gradient checkpointing
-        merged.save_pretrained(str(out_dir), safe_serialization=True)
-        self.processor.save_pretrained(str(out_dir))
 
 
 PROBLEM = CausalLMProblem

@@ -5,16 +5,15 @@ always trained in full, also under LoRA); labels, losses and metrics from ``trai
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
-import numpy as np
 import torch
 
 from training import batching
 from training.classifier import ClassifierProblem, output_columns
-from training.modeling import backbone_config, json_kwargs, max_positions
+from training.modeling import backbone_config, max_positions
 from training.problems import SplitData
-from training.text_samples import ensure_pad_token
+from training.text_samples import load_tokenizer
 
 
 class ClassificationLMProblem(ClassifierProblem):
@@ -34,15 +33,10 @@ class ClassificationLMProblem(ClassifierProblem):
         return max_positions(self.config)
 
     def build_model(self, load_kwargs: dict[str, Any]) -> torch.nn.Module:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoModelForSequenceClassification
 
         cfg = self.cfg
-        tokenizer = AutoTokenizer.from_pretrained(
-            cfg.llm_backbone, revision=cfg.environment.huggingface_branch,
-            trust_remote_code=cfg.environment.trust_remote_code, **json_kwargs(cfg.tokenizer.tokenizer_kwargs))
-        ensure_pad_token(tokenizer)
-        tokenizer.padding_side = cfg.tokenizer.padding_side
-        self.processor = tokenizer
+        self.processor = tokenizer = load_tokenizer(cfg)
         config = self.config or backbone_config(cfg)
         self.configure_head(config)
         # The score head reads the last non-padding token, found through pad_token_id.
@@ -65,19 +59,12 @@ class ClassificationLMProblem(ClassifierProblem):
 
         self.train_dataset = encode(train, "train")
         self.validation_dataset = encode(validation, "validation")
-        counts = self._class_counts(self.train_dataset)
-        self.logs.train(f"tokenized {len(self.train_dataset)} training and {len(self.validation_dataset)} validation "
-                        f"texts; training samples per class: "
-                        + ", ".join(f"{n} {c}" for n, c in zip(labels.names[:20], counts)))
-
-    @staticmethod
-    def _class_counts(samples) -> list[int]:
-        return np.sum([s["target"] for s in samples], axis=0).astype(int).tolist()
+        self.log_class_counts("texts")
 
     def train_lengths(self) -> list[int]:
         return [len(s["input_ids"]) for s in self.train_dataset]
 
-    def collate(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    def model_inputs(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         tok, cfg = self.processor, self.cfg.tokenizer
         width = batching.padded_length([len(s["input_ids"]) for s in samples], cfg.padding_quantile, cfg.max_length)
         ids, mask = [], []
@@ -87,38 +74,16 @@ class ClassificationLMProblem(ClassifierProblem):
             left = cfg.padding_side == "left"
             ids.append([tok.pad_token_id] * pad + row if left else row + [tok.pad_token_id] * pad)
             mask.append([0] * pad + [1] * len(row) if left else [1] * len(row) + [0] * pad)
-        return {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask),
-                "targets": torch.tensor(np.stack([s["target"] for s in samples]))}
+        return {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask)}
 
     def collate_train(self, samples):
-        return self.collate(samples)
+        return {**self.model_inputs(samples), "targets": self.targets_of(samples)}
 
     def logits(self, model, batch: dict[str, Any]) -> torch.Tensor:
         return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
 
-    def training_loss(self, model, batch) -> torch.Tensor:
-        with self.autocast():
-            logits = self.logits(model, batch)
-        return self.loss_from_logits(logits, batch["targets"])
-
-    # ---- evaluation ---------------------------------------------------------------------
-    def validation_batches(self) -> Iterator[tuple[dict[str, Any], torch.Tensor]]:
-        bs = self.inference_batch_size()
-        for start in range(0, len(self.validation_dataset), bs):
-            batch = self.collate(self.validation_dataset[start:start + bs])
-            yield batch, batch.pop("targets")
-
     def prediction_columns(self) -> dict[str, list]:
         return {"prompt": [s["text"] for s in self.validation_dataset]}
-
-    def save_model(self, model, out_dir) -> None:
-        from training.problems import merged_model
-
-        merged = merged_model(model)
-        if hasattr(merged.config, "use_cache"):
-            merged.config.use_cache = True  # training turned the cache off for gradient checkpointing
-        merged.save_pretrained(str(out_dir), safe_serialization=True)
-        self.processor.save_pretrained(str(out_dir))
 
 
 PROBLEM = ClassificationLMProblem

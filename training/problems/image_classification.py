@@ -6,15 +6,14 @@ between the two, training batches get the configured kornia augmentation and mix
 from __future__ import annotations
 
 import inspect
-from typing import Any, Iterator
+from typing import Any
 
-import numpy as np
 import torch
 
 from training.augmentation import build_augmentation, mix_batch
 from training.classifier import ClassifierProblem, output_columns
-from training.errors import RunError
 from training.data import row_numbers
+from training.errors import RunError
 from training.images import check_images, load_image
 from training.modeling import json_kwargs, set_dropout
 from training.problems import SplitData
@@ -118,10 +117,7 @@ class ImageClassificationProblem(ClassifierProblem):
 
         self.train_dataset = samples(train, "train")
         self.validation_dataset = samples(validation, "validation")
-        counts = np.sum([s["target"] for s in self.train_dataset], axis=0).astype(int).tolist()
-        self.logs.train(f"{len(self.train_dataset)} training and {len(self.validation_dataset)} validation images; "
-                        "training images per class: "
-                        + ", ".join(f"{n} {c}" for n, c in zip(labels.names[:20], counts)))
+        self.log_class_counts("images")
 
     def pixels(self, samples: list[dict[str, Any]]) -> torch.Tensor:
         """Decoded and resized images in [0, 1], not yet normalised."""
@@ -138,7 +134,7 @@ class ImageClassificationProblem(ClassifierProblem):
 
     def collate_train(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         pixels = self.pixels(samples)
-        targets = torch.tensor(np.stack([s["target"] for s in samples]))
+        targets = self.targets_of(samples)
         if self.augment is not None:
             with torch.no_grad():
                 pixels = self.augment(pixels).clamp(0.0, 1.0)
@@ -150,18 +146,8 @@ class ImageClassificationProblem(ClassifierProblem):
         extra = {"interpolate_pos_encoding": True} if self.interpolate else {}
         return model(pixel_values=batch["pixel_values"], **extra).logits
 
-    def training_loss(self, model, batch) -> torch.Tensor:
-        with self.autocast():
-            logits = self.logits(model, batch)
-        return self.loss_from_logits(logits, batch["targets"])
-
-    # ---- evaluation ---------------------------------------------------------------------
-    def validation_batches(self) -> Iterator[tuple[dict[str, Any], torch.Tensor]]:
-        bs = self.inference_batch_size()
-        for start in range(0, len(self.validation_dataset), bs):
-            chunk = self.validation_dataset[start:start + bs]
-            batch = {"pixel_values": self.normalise(self.pixels(chunk))}
-            yield batch, torch.tensor(np.stack([s["target"] for s in chunk]))
+    def model_inputs(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        return {"pixel_values": self.normalise(self.pixels(samples))}
 
     def prediction_columns(self) -> dict[str, list]:
         return {"row": [s["row"] for s in self.validation_dataset]}

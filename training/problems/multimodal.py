@@ -12,8 +12,8 @@ from typing import Any
 import torch
 
 from training import batching
-from training.errors import DatasetError, RunError
 from training.data import row_numbers
+from training.errors import DatasetError, RunError
 from training.images import check_images, load_image
 from training.modeling import backbone_config
 from training.problems import SplitData

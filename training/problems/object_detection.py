@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import torch
 
-from training.errors import DatasetError
 from training.data import row_numbers
+from training.errors import DatasetError
 from training.images import check_images, load_image
 from training.metrics.detection import detection_metrics
 from training.modeling import json_kwargs, set_dropout
