@@ -25,6 +25,8 @@ COPY, RERUN = "copy", "rerun"
 RESUMABLE_STATUSES = ("Failed", "Stopped")
 STOPPABLE_STATUSES = ("Queued", "Starting", "Training", "Validation")
 RESUME_CHECKPOINT = Path("checkpoint") / "last"
+# What a dataset profile's "suggested" block may fill in a new experiment (problem type first).
+SUGGESTED_KEYS = ("problem_type", "input_column", "output_column", "image_column", "system_column")
 
 
 @dataclass(frozen=True)
@@ -99,17 +101,23 @@ class ExperimentService:
         config = self.config_of(row)
         return overrides_yaml(config.model_copy(update={"experiment_name": f"{row['name']}-copy"}))
 
-    def draft_for_dataset(self, dataset_id: str) -> str:
-        """Overrides YAML for a new experiment on a dataset: it, and the columns its profile suggests."""
-        data: dict = {"dataset": {"train_dataset_id": dataset_id}}
+    def dataset_suggestions(self, dataset_id: str | None) -> dict:
+        """The profile's guesses for a dataset: ``problem_type`` and the ``*_column`` keys it could tell."""
+        if not dataset_id:
+            return {}
         try:
             suggested = load_profile(dataset_id, self.home).get("suggested") or {}
         except DatasetError:
-            suggested = {}
-        problem_type = suggested.get("problem_type")
-        if problem_type:
-            data["problem_type"] = problem_type
-        for key in ("input_column", "output_column", "image_column", "system_column"):
+            return {}
+        return {key: suggested[key] for key in SUGGESTED_KEYS if suggested.get(key)}
+
+    def draft_for_dataset(self, dataset_id: str) -> str:
+        """Overrides YAML for a new experiment on a dataset: it, and the columns its profile suggests."""
+        data: dict = {"dataset": {"train_dataset_id": dataset_id}}
+        suggested = self.dataset_suggestions(dataset_id)
+        if suggested.get("problem_type"):
+            data["problem_type"] = suggested["problem_type"]
+        for key in SUGGESTED_KEYS[1:]:
             if suggested.get(key):
                 data["dataset"][key] = suggested[key]
         try:

@@ -241,3 +241,41 @@ def drop_foreign_metrics(data: dict) -> dict:
     allowed = metric_choices(data)
     kept = [m for m in chosen if m in allowed]
     return set_value(data, METRICS_FIELD, kept or None, None)
+
+
+SUGGESTED_COLUMN_PATHS = ("dataset.input_column", "dataset.output_column", "dataset.image_column",
+                          "dataset.system_column")
+
+
+def apply_suggestions(data: dict, suggested: dict, columns: list[str]) -> dict:
+    """``data`` after choosing a dataset: its profile's guesses fill what the user has not settled.
+
+    The problem type is taken when the overrides leave it at the default. A column setting is
+    replaced by the guess unless it already names a column of the new dataset (the user's choice,
+    or a default that fits); a stale system column with no guess is dropped.
+    """
+    guess = suggested.get("problem_type")
+    if guess and PROBLEM_TYPE_FIELD not in data and guess != _json_default(PROBLEM_TYPE_FIELD):
+        data = {PROBLEM_TYPE_FIELD: guess, **data}
+    for path in SUGGESTED_COLUMN_PATHS:
+        key = path.split(".", 1)[1]
+        default = _json_default(path)
+        current = get_value(data, path, default)
+        names = current if isinstance(current, list) else [current]
+        if current not in (None, "", []) and all(n in columns for n in names):
+            continue
+        if suggested.get(key):
+            data = set_value(data, path, suggested[key], default)
+        elif path == "dataset.system_column":
+            data = set_value(data, path, default, default)
+    return data
+
+
+def fit_backbone(data: dict, fitting: list[str], registered: set[str]) -> dict:
+    """``data`` with a model that fits its problem type: a registered model made for another type
+    (the default LLM after choosing Image Classification, say) becomes the first fitting one.
+    A model the registry does not list (a typed Hub id or folder) is the user's call and stays."""
+    current = get_value(data, BACKBONE_FIELD, _json_default(BACKBONE_FIELD))
+    if not fitting or current in fitting or current not in registered:
+        return data
+    return set_value(data, BACKBONE_FIELD, fitting[0], _json_default(BACKBONE_FIELD))

@@ -23,8 +23,6 @@ from studio.ui.navigation import NAVIGATE_JS
 REFRESH_S = 2.0
 AUTO_GPU = "auto"
 COLUMNS = ["Name", "Experiment", "Model", "Status", "Endpoint", "Created"]
-# studio.css has no Ready badge; Ready shares Completed's green.
-BADGE_CLASS = {"Ready": "badge-Completed"}
 
 
 def deployments_url(deployment_id: str | None = None) -> str:
@@ -87,7 +85,7 @@ def table_frame(ctx, rows: list[dict]) -> pd.DataFrame:
 
 
 def status_badge(status: str) -> str:
-    css_class = BADGE_CLASS.get(status, f"badge-{status}")
+    css_class = f"badge-{status}"
     return f"<span class='badge {html.escape(css_class)}' id='deployment-badge'>{html.escape(status)}</span>"
 
 

@@ -2,7 +2,8 @@
 
 All state comes from the store and the run folder, so a refresh shows the same view. The
 timer reads only what grew: metrics by byte offset, logs when their size changed,
-predictions when the file changed.
+predictions (and their thumbnails, for image problem types) when the file changed, and the
+connected experiments when the runner reported a change and the set of rows differs.
 """
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import os
 import gradio as gr
 import pandas as pd
 
+from studio.config import ConfigError, load_yaml
+from studio.config.problem_types import DEFAULT_METRICS, IMAGE_TYPES
 from studio.runner.run_folder_reader import (METRICS_FILE, SYSTEM_LOG, TERMINAL_STATUSES, TRAIN_LOG,
                                              MetricsTail, tail_log)
 from studio.ui.experiment_table import format_duration, format_metric, format_time
 from studio.ui.metrics_chart import build_figure, default_choice, metric_names
+from studio.ui.prediction_gallery import MAX_THUMBNAILS, gallery_html
+from studio.ui.prediction_images import read_images, validation_table
 from studio.services.archive import ArchiveError
 from studio.ui.ship_actions import build_ship_actions
 from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url
@@ -64,6 +69,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             system_log = gr.Textbox(lines=18, max_lines=30, autoscroll=True, show_label=False,
                                     elem_id="system-log", elem_classes=["mono"])
         with gr.Tab("Validation predictions"):
+            gallery = gr.HTML(elem_id="prediction-gallery")
             predictions = gr.Dataframe(interactive=False, elem_id="predictions", show_label=False, wrap=True)
     with gr.Column(visible=False, elem_classes=["studio-modal", "small"]) as confirm:
         with gr.Column(elem_classes=["studio-modal-body"]):
@@ -75,7 +81,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     timer = gr.Timer(REFRESH_S)
 
     live_outputs = [header, status_bar, resources, stop, resume, download_model, config, chart, chosen, train_log,
-                    system_log, predictions, cache]
+                    system_log, predictions, gallery, connected, connected_ids, cache]
 
     def refresh(exp_id, state, shown_metrics, full: bool):
         row = ctx.store.experiments.get(exp_id) if exp_id else None
@@ -93,7 +99,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         chosen_update = gr.skip()
         if names != state.get("names"):
             if not state.get("names"):  # first metrics of this view: start with the default choice
-                shown_metrics = default_choice(names)
+                shown_metrics = default_choice(names, _selected_metrics(ctx, row))
             chosen_update = gr.update(choices=names, value=shown_metrics)
         chart_update = build_figure(state["records"], shown_metrics) if (new_records or full) else gr.skip()
         state["names"] = names
@@ -113,20 +119,30 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             state[name] = size
         stamp = _mtime(run_dir / "predictions.parquet")
         if stamp != state.get("predictions"):
-            outputs.append(_predictions(run_dir / "predictions.parquet"))
+            shown = _predictions(ctx, row, run_dir / "predictions.parquet")
+            if shown is not None:  # None: being written, the next tick retries
+                state["predictions"] = stamp
+            outputs += list(shown or (gr.skip(), gr.skip()))
         else:
-            outputs.append(gr.skip())
-        state["predictions"] = stamp
-        return outputs + [state]
+            outputs += [gr.skip(), gr.skip()]
+        connected_now = _connected_changes(ctx, exp_id, state)
+        return outputs + list(connected_now or (gr.skip(), gr.skip())) + [state]
 
     def on_load(request: gr.Request):
         exp_id = (dict(request.query_params) if request else {}).get("id")
-        return [exp_id] + refresh(exp_id, None, [], full=True) + list(_connected(ctx, exp_id))
+        return [exp_id] + refresh(exp_id, None, [], full=True)
 
     def tick(exp_id, state, shown_metrics):
         row = ctx.store.experiments.get(exp_id) if exp_id else None
-        if row is None or (row.get("status") in TERMINAL_STATUSES and state and state.get("final")):
+        if row is None:
             return [gr.skip()] * len(live_outputs)
+        if row.get("status") in TERMINAL_STATUSES and state and state.get("final"):
+            # The run is over; only its connected experiments (new copies, reruns) can still change.
+            state = dict(state)
+            connected_now = _connected_changes(ctx, exp_id, state)
+            if connected_now is None:
+                return [gr.skip()] * len(live_outputs)
+            return [gr.skip()] * (len(live_outputs) - 3) + list(connected_now) + [state]
         outputs = refresh(exp_id, state, shown_metrics, full=False)
         # One more full read after the run ended, then the timer has nothing left to do.
         outputs[-1]["final"] = row.get("status") in TERMINAL_STATUSES
@@ -167,7 +183,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             return ""
         return experiment_url(ids[evt.index[0]])
 
-    page_blocks.load(on_load, None, [experiment_id] + live_outputs + [connected, connected_ids]).then(
+    page_blocks.load(on_load, None, [experiment_id] + live_outputs).then(
         ship["refresh_by_id"], [experiment_id], ship["timer_outputs"])
     timer.tick(tick, [experiment_id, cache, chosen], live_outputs, show_progress="hidden")
     chosen.input(on_metrics, [cache, chosen], [chart])
@@ -214,6 +230,20 @@ def _resources_md(ctx, row: dict) -> str:
             f"{format_duration(res.runtime_s)} |")
 
 
+def _connected_changes(ctx, exp_id, state: dict) -> tuple | None:
+    """(table, ids) of the connected experiments when they differ from the shown ones, else None."""
+    version = ctx.changes.version
+    if state.get("connected_version") == version:  # the runner stored nothing since the last look
+        return None
+    state["connected_version"] = version
+    frame, ids = _connected(ctx, exp_id)
+    signature = frame.to_json() if not frame.empty else ""
+    if signature == state.get("connected"):
+        return None
+    state["connected"] = signature
+    return frame, ids
+
+
 def _connected(ctx, exp_id):
     if not exp_id or ctx.store.experiments.get(exp_id) is None:
         return pd.DataFrame(), []
@@ -229,17 +259,45 @@ def _connected(ctx, exp_id):
     return frame, [r["id"] for r in family]
 
 
-def _predictions(path) -> pd.DataFrame | None:
-    if not path.is_file():
-        return pd.DataFrame()
+def _selected_metrics(ctx, row: dict) -> list[str]:
+    """The run's chosen validation metrics in order (the problem type's defaults when none were chosen)."""
     try:
-        frame = pd.read_parquet(path).head(PREDICTION_ROWS)
-    except Exception:  # being written: the next change of its mtime retries
-        return gr.skip()
-    for column in frame.columns:
-        if frame[column].map(lambda v: isinstance(v, (bytes, bytearray))).any():
-            frame[column] = "<image>"
-    return frame
+        chosen = ctx.experiments.config_of(row).prediction.metrics
+    except ConfigError:
+        chosen = None
+    return list(chosen or DEFAULT_METRICS.get(row.get("problem_type"), []))
+
+
+def _predictions(ctx, row: dict, path) -> tuple | None:
+    """The predictions table and, for image problem types, its thumbnails (HTML); None while being written."""
+    if not path.is_file():
+        return pd.DataFrame(), ""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception:
+        return None
+    thumbnails = ""
+    if row.get("problem_type") in IMAGE_TYPES and "row" in frame.columns:
+        thumbnails = _thumbnails(ctx, row, frame.head(MAX_THUMBNAILS))
+    table = frame.head(PREDICTION_ROWS).round(4)
+    for column in table.columns:
+        if table[column].map(lambda v: isinstance(v, (bytes, bytearray))).any():
+            table[column] = "<image>"
+        elif table[column].map(lambda v: hasattr(v, "tolist")).any():  # lists of probabilities
+            table[column] = table[column].map(lambda v: ", ".join(f"{x:.3f}" for x in v.tolist())
+                                              if hasattr(v, "tolist") else v)
+    return table, thumbnails
+
+
+def _thumbnails(ctx, row: dict, frame: pd.DataFrame) -> str:
+    try:
+        # The engine's resolved config.yaml says where the validation rows came from.
+        cfg = load_yaml(ctx.experiments.resolved_config_yaml(row))
+    except ConfigError:
+        return ""
+    source = validation_table(cfg, ctx.home)
+    images = read_images(source, cfg.dataset.image_column, frame["row"].tolist()) if source else {}
+    return gallery_html(frame, images, row.get("problem_type"))
 
 
 def _size(path) -> int | None:

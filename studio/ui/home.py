@@ -7,6 +7,7 @@ from collections import Counter
 import gradio as gr
 
 from studio.ui import project_bar
+from studio.ui.deployments import deployments_url
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import experiment_url
 
@@ -52,7 +53,7 @@ def _cards(ctx) -> str:
     if ctx.deploy is not None:
         deployments = [d for d in ctx.store.deployments.list(project_id) if not d.get("ephemeral")]
         html_cards.append(_card("deployments", "Deployments", len(deployments), "Models served with an OpenAI-compatible API.",
-                                [(d.get("name") or d["id"], "deployments", d.get("status") or "") for d in deployments[:RECENT]]))
+                                [(d.get("name") or d["id"], deployments_url(d["id"]), d.get("status") or "") for d in deployments[:RECENT]]))
     return "<div class='studio-cards'>" + "".join(html_cards) + "</div>"
 
 

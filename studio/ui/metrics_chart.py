@@ -1,4 +1,4 @@
-"""The experiment chart: losses on the left axis, validation Perplexity (and chosen metrics) on the right."""
+"""The experiment chart: losses on the left axis, the chosen validation metrics (Perplexity, Accuracy, mAP...) on the right."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -17,8 +17,13 @@ def metric_names(records: list[dict]) -> list[str]:
     return names
 
 
-def default_choice(names: list[str]) -> list[str]:
-    """Validation Perplexity on the right axis when the run reports it, else the first metric."""
+def default_choice(names: list[str], selected: list[str] | None = None) -> list[str]:
+    """What the right axis shows first: the run's first selected metric it reports (``selected`` in
+    the config's order, e.g. Accuracy for a classifier, mAP for detection), else validation
+    Perplexity, else the first metric reported."""
+    for name in selected or []:
+        if name in names:
+            return [name]
     if RIGHT_AXIS_DEFAULT in names:
         return [RIGHT_AXIS_DEFAULT]
     return names[:1]
@@ -40,7 +45,7 @@ def build_figure(records: list[dict], right_metrics: list[str] | None = None) ->
             xs, ys = series[(split, name)]
             figure.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines+markers" if split == "validation"
                                         else "lines", yaxis="y"))
-    right = list(right_metrics if right_metrics is not None else [RIGHT_AXIS_DEFAULT])
+    right = list(right_metrics if right_metrics is not None else default_choice(metric_names(records)))
     for name in right:
         if ("validation", name) in series:
             xs, ys = series[("validation", name)]

@@ -10,9 +10,10 @@ import html
 import gradio as gr
 
 from studio.config import ConfigError
-from studio.config.problem_types import LABELS
+from studio.config.problem_types import DEFAULT_METRICS, LABELS, NOT_DEPLOYABLE_REASON, OBJECT_DETECTION
 from studio.services.model_registry import choices_for
 from studio.ui import config_form as form
+from studio.ui.class_count import num_classes_hint
 from studio.ui.dataset_columns import dataset_columns
 from studio.ui.navigation import NAVIGATE_JS, experiment_url
 
@@ -24,10 +25,16 @@ SECTION_TITLES = {
     "training": "Training configuration",
     "prediction": "Training configuration",
 }
+NUM_CLASSES_FIELD = "dataset.num_classes"
+# Shown under the errors while the chosen problem type has caveats.
+TYPE_NOTES = {
+    OBJECT_DETECTION: "⚠ **Object detection is experimental.** " + NOT_DEPLOYABLE_REASON[OBJECT_DETECTION],
+}
 
 
 def build(ctx) -> dict:
     fields = form.dialog_fields()
+    field_output_default = form.field_by_path("dataset.output_column").default
     components: dict[str, gr.components.Component] = {}
     with gr.Column(visible=False, elem_classes=["studio-modal"], elem_id="new-experiment-dialog") as modal:
         with gr.Column(elem_classes=["studio-modal-body"]):
@@ -38,6 +45,7 @@ def build(ctx) -> dict:
                                   elem_id="start-training")
                 close = gr.Button("Close", size="sm", scale=0, min_width=90)
             errors = gr.HTML(elem_id="config-errors")
+            type_note = gr.Markdown(visible=False, elem_id="problem-type-note", elem_classes=["type-note"])
             section = None
             row = None
             for field in fields:
@@ -54,11 +62,13 @@ def build(ctx) -> dict:
     target = gr.Textbox(visible=False)
 
     field_components = [components[f.path] for f in fields]
+    form_outputs = field_components + [type_note]  # what render() updates
 
     def project_id() -> str:
         return ctx.current_project()["id"]
 
     def render(data: dict, with_values: bool) -> list:
+        """Updates for ``form_outputs``: every field's visibility, choices, hints (and values)."""
         updates = []
         problem_type = form.get_value(data, form.PROBLEM_TYPE_FIELD, form.field_by_path("problem_type").default)
         shown = form.form_values(data)
@@ -67,6 +77,14 @@ def build(ctx) -> dict:
             if field.path == form.METRICS_FIELD:
                 update["choices"] = form.metric_choices(data)
                 update["value"] = value
+                defaults = ", ".join(DEFAULT_METRICS.get(problem_type, []))
+                update["info"] = _info(field) + (f" Empty = {defaults}." if defaults else "")
+            elif field.path == NUM_CLASSES_FIELD and update["visible"]:
+                hint = num_classes_hint(ctx.home, form.get_value(data, "dataset.train_dataset_id"),
+                                        form.get_value(data, "dataset.output_column", field_output_default),
+                                        problem_type)
+                update["placeholder"] = hint or "auto: detected from the data"
+                update["info"] = _info(field) + (f" {hint[0].upper()}{hint[1:]}." if hint else "")
             elif field.path == form.BACKBONE_FIELD:
                 update["choices"] = choices_for(ctx.models(), problem_type)
             elif field.path in form.DATASET_FIELDS:
@@ -76,7 +94,14 @@ def build(ctx) -> dict:
             if with_values:
                 update["value"] = value
             updates.append(gr.update(**update))
+        note = TYPE_NOTES.get(problem_type)
+        updates.append(gr.update(visible=bool(note), value=note or ""))
         return updates
+
+    def fit_backbone(data: dict) -> dict:
+        models = ctx.models()
+        problem_type = form.get_value(data, form.PROBLEM_TYPE_FIELD, form.field_by_path("problem_type").default)
+        return form.fit_backbone(data, choices_for(models, problem_type), {m.id for m in models})
 
     def check(data: dict) -> list[str]:
         try:
@@ -91,27 +116,35 @@ def build(ctx) -> dict:
     def on_fields(*values):
         *values, yaml_text = values
         try:
-            data = form.parse_yaml(yaml_text)
+            previous = form.parse_yaml(yaml_text)
         except ConfigError as exc:
-            return [gr.skip()] * len(fields) + [gr.skip()] + status(exc.errors)
-        data = form.drop_foreign_metrics(form.apply_form(data, list(values)))
-        text = form.dump_overrides(data)
+            return [gr.skip()] * len(form_outputs) + [gr.skip()] + status(exc.errors)
+        data = form.drop_foreign_metrics(form.apply_form(previous, list(values)))
+        dataset_id = form.get_value(data, "dataset.train_dataset_id")
+        chosen = dataset_id and dataset_id != form.get_value(previous, "dataset.train_dataset_id")
+        if chosen:  # a dataset was just picked: its profile's guesses fill the columns (and problem type)
+            data = form.drop_foreign_metrics(form.apply_suggestions(
+                data, ctx.experiments.dataset_suggestions(dataset_id), dataset_columns(ctx.store, dataset_id)))
+        fitted = fit_backbone(data)
+        text = form.dump_overrides(fitted)
         # Unchanged YAML is not sent back, so a late event cannot overwrite what the user types there.
-        same = form.parse_yaml(yaml_text) == data
-        return render(data, with_values=False) + [gr.skip() if same else text] + status(check(data))
+        same = previous == fitted
+        # Values go back to the fields only when the dialog itself changed some (guesses, model).
+        refill = bool(chosen) or fitted != data
+        return render(fitted, with_values=refill) + [gr.skip() if same else text] + status(check(fitted))
 
     def on_yaml(yaml_text):
         try:
             data = form.parse_yaml(yaml_text)
         except ConfigError as exc:
-            return [gr.skip()] * len(fields) + status(exc.errors)
+            return [gr.skip()] * len(form_outputs) + status(exc.errors)
         return render(data, with_values=True) + status(check(data))
 
     def open_values(yaml_text: str = "", source_id: str | None = None, link: str | None = None,
                     heading: str = "## New Experiment") -> list:
         """Outputs of ``open_outputs`` that show the dialog filled from ``yaml_text``."""
         try:
-            data = form.parse_yaml(yaml_text)
+            data = fit_backbone(form.parse_yaml(yaml_text))
             errs, shown_yaml = check(data), form.dump_overrides(data)
         except ConfigError as exc:
             data, errs, shown_yaml = {}, exc.errors, yaml_text
@@ -140,12 +173,12 @@ def build(ctx) -> dict:
 
     for field in fields:
         components[field.path].input(on_fields, field_components + [yaml_editor],
-                                     field_components + [yaml_editor, errors, start], show_progress="hidden",
+                                     form_outputs + [yaml_editor, errors, start], show_progress="hidden",
                                      trigger_mode="always_last")
     # always_last: an edit made while the previous one is processed must not be dropped.
-    yaml_editor.input(on_yaml, [yaml_editor], field_components + [errors, start], show_progress="hidden",
+    yaml_editor.input(on_yaml, [yaml_editor], form_outputs + [errors, start], show_progress="hidden",
                       trigger_mode="always_last")
-    reset.click(on_reset, [yaml_editor], field_components + [yaml_editor, errors, start])
+    reset.click(on_reset, [yaml_editor], form_outputs + [yaml_editor, errors, start])
     start.click(on_start, field_components + [yaml_editor, source, connection],
                 [modal, errors, start, target]).then(None, [target], None, js=NAVIGATE_JS)
     close.click(lambda: gr.update(visible=False), None, [modal])
@@ -153,7 +186,8 @@ def build(ctx) -> dict:
     return {
         "modal": modal, "title": title, "errors": errors, "start": start, "reset": reset, "close": close,
         "yaml": yaml_editor, "source": source, "connection": connection, "fields": components,
-        "open_outputs": [modal, title] + field_components + [yaml_editor, errors, start, source, connection],
+        "type_note": type_note,
+        "open_outputs": [modal, title] + form_outputs + [yaml_editor, errors, start, source, connection],
         "open_values": open_values,
     }
 
@@ -170,9 +204,12 @@ def errors_html(errors: list[str]) -> str:
             + "".join(items) + "</ul></div>")
 
 
+def _info(field: form.FormField) -> str:
+    return field.description + (f" ({field.bounds})" if field.bounds else "")
+
+
 def _component(field: form.FormField):
-    info = field.description + (f" ({field.bounds})" if field.bounds else "")
-    common = {"label": field.label, "info": info, "elem_id": "field-" + field.path.replace(".", "-"),
+    common = {"label": field.label, "info": _info(field), "elem_id": "field-" + field.path.replace(".", "-"),
               "min_width": 280}
     value = form.to_widget(field, field.default)
     if field.kind == "checkbox":

@@ -1,0 +1,213 @@
+"""End to end in Chromium: an image classification experiment made through the dialog, trained,
+watched and inspected with its prediction thumbnails.
+
+Upload the colour-squares demo, open New Experiment from the Experiments page and pick the
+dataset (its guesses fill the type and columns), look at the object detection note, train a
+tiny local ViT, then check the Accuracy chart and that each thumbnail shows the colour its
+caption says is true. Screenshots: test-artifacts/screenshots/types-*.png.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.ui.test_browser_flows import CHROMIUM, CHROMIUM_ARGS, _free_port, current_yaml, type_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+DEMO_IMAGES = ROOT / "assets" / "data" / "demo_colors_images.parquet"
+# The demo's square colours (assets/data/make_image_demo_data.py), told apart by their strongest channel.
+CHANNEL_OF = {"red": 0, "green": 1, "blue": 2}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_vit_dir(tmp_path_factory) -> Path:
+    from training.tiny_models import BUILDERS
+
+    return BUILDERS["vit"](tmp_path_factory.mktemp("tiny-vit"))
+
+
+@pytest.fixture()
+def app_url(tmp_path, tiny_vit_dir):
+    home = tmp_path / "studio_home"
+    home.mkdir()
+    (home / "models.yaml").write_text(
+        f"models:\n  - {{id: '{tiny_vit_dir}', family: Tiny test ViT, problem_types: [image_classification]}}\n")
+    port = _free_port()
+    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = open(tmp_path / "app.log", "wb")
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise AssertionError("the app exited: " + (tmp_path / "app.log").read_text()[-3000:])
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        raise AssertionError("the app did not answer within 90 s")
+    yield url
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    for status in home.glob("runs/*/status.json"):  # a run still training belongs to this test
+        match = re.search(r'"pid":\s*(\d+)', status.read_text())
+        if match:
+            try:
+                os.killpg(int(match.group(1)), 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@pytest.fixture()
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(30_000)
+        tab.base = app_url
+        try:
+            yield tab
+        finally:
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(SHOTS / f"types-{name}.png"), full_page=True)
+
+
+def pick(page, field_id: str, option: str | re.Pattern) -> None:
+    page.locator(f"#{field_id} input").click()
+    page.get_by_role("option", name=option).first.click()
+
+
+def square_colour(data_uri: str) -> str:
+    """The colour name of the demo square in a thumbnail: the channel that dominates its saturated pixels."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1]))).convert("RGB")
+    saturated = [p for p in image.getdata() if max(p) - min(p) > 80]
+    assert saturated, "the thumbnail shows no coloured square"
+    sums = [sum(p[c] for p in saturated) for c in range(3)]
+    return next(name for name, channel in CHANNEL_OF.items() if sums[channel] == max(sums))
+
+
+def test_user_trains_an_image_classifier_and_inspects_its_predictions(page):
+    try:
+        _flow(page)
+    except BaseException:
+        page.screenshot(path=str(SHOTS / "types-failure.png"), full_page=True)
+        raise
+
+
+def _flow(page):
+    base = page.base
+    page.goto(base + "/datasets")
+    page.locator("#dataset-upload input[type=file]").set_input_files(str(DEMO_IMAGES))
+    page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length > 0")
+    page.click("#dataset-import")
+    page.wait_for_selector("#dataset-upload-message:has-text('Imported')", timeout=60_000)
+
+    # New Experiment from the list; picking the dataset fills the type and the image column.
+    page.goto(base + "/experiments")
+    page.click("#new-experiment")
+    page.wait_for_selector("#new-experiment-dialog #advanced-yaml")
+    pick(page, "field-dataset-train_dataset_id", "demo_colors_images")
+    page.wait_for_function("document.querySelector('#field-problem_type input')?.value.includes('image_classification')")
+    page.wait_for_function("document.querySelector('#field-dataset-num_classes input')?.placeholder"
+                           " === 'auto: 3 classes detected (distinct labels)'")
+    assert page.locator("#field-training-image_augmentation_pipeline").is_visible()
+    assert page.locator("#field-training-use_mixup").is_visible()
+    assert page.locator("#field-dataset-image_column").is_visible()
+    assert not page.locator("#field-dataset-input_column").is_visible()
+    assert "problem_type: image_classification" in current_yaml(page)
+    # The default LLM does not fit images: the first registered image model replaces it.
+    assert page.locator("#field-llm_backbone input").input_value() == "google/vit-base-patch16-224"
+    shot(page, "01-dialog-image-classification")
+
+    # Object detection: image column stays, augmentation goes, the experimental note shows.
+    pick(page, "field-problem_type", re.compile(r"Object Detection"))
+    page.wait_for_selector("#problem-type-note:has-text('cannot be deployed')")
+    assert not page.locator("#field-training-image_augmentation_pipeline").is_visible()
+    assert page.locator("#field-dataset-image_column").is_visible()
+    page.locator("#field-prediction-metrics input").click()
+    options = [o.strip() for o in page.get_by_role("option").all_inner_texts()]
+    assert {"mAP", "mAP@50", "mAP@75", "mAR"} <= set(options) and "Accuracy" not in options
+    page.keyboard.press("Escape")
+    assert page.locator("#field-llm_backbone input").input_value() == "facebook/detr-resnet-50"
+    page.locator("#problem-type-note").scroll_into_view_if_needed()
+    shot(page, "02-dialog-object-detection")
+
+    # Back to image classification with the tiny ViT, set through the Advanced YAML.
+    pick(page, "field-problem_type", re.compile(r"Image Classification"))
+    page.wait_for_selector("#problem-type-note", state="hidden")
+    dataset_line = next(line for line in current_yaml(page).splitlines() if "train_dataset_id" in line)
+    page.locator("#field-llm_backbone input").click()
+    backbone = page.get_by_role("option", name=re.compile("tiny-vit")).first.inner_text().strip()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(300)
+    type_yaml(page, "\n".join([
+        "experiment_name: colours-vit",
+        "problem_type: image_classification",
+        "llm_backbone: " + backbone,
+        "dataset:",
+        "  " + dataset_line.strip(),
+        "training:",
+        "  batch_size: 8",
+        "  learning_rate: 0.01",
+        "  epochs: 2",
+        "  evaluation_epochs: 1",
+        "prediction:",
+        "  metrics: [Accuracy, AUC]",
+        "environment:",
+        "  seed: 7",
+        "",
+    ]))
+    page.wait_for_selector("#config-errors:has-text('valid')")
+    page.click("#start-training")
+
+    # Watch it: Completed, Accuracy on the chart's right axis by default.
+    page.wait_for_url(re.compile(r".*/experiment\?id=\w+"), timeout=30_000)
+    page.wait_for_selector("#status-badge:has-text('Completed')", timeout=180_000)
+    page.wait_for_selector("#status-bar:has-text('Accuracy')")
+    page.wait_for_selector("#metrics-chart .legend:has-text('Validation Accuracy')")
+    assert page.locator("#chart-metrics input[type=checkbox]:checked").count() == 1
+    assert page.locator("#chart-metrics label:has(input:checked)").inner_text().strip() == "Accuracy"
+    shot(page, "03-detail-chart")
+
+    # Inspect: one thumbnail per validation row (20% of 120), each showing the colour its caption says is true.
+    page.get_by_role("tab", name="Validation predictions").click()
+    page.wait_for_function("document.querySelectorAll('#prediction-gallery figure img').length === 24")
+    figures = page.locator("#prediction-gallery figure")
+    for i in range(figures.count()):
+        text = figures.nth(i).locator("figcaption").inner_text()
+        match = re.match(r"true: (\w+) / predicted: (\w+) \((\d\.\d\d)\)", text)
+        assert match, text
+        assert square_colour(figures.nth(i).locator("img").get_attribute("src")) == match.group(1)
+    page.wait_for_selector("#predictions [role=gridcell]")
+    shot(page, "04-detail-predictions")
