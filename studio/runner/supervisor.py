@@ -418,9 +418,14 @@ class Supervisor:
         if not metrics:
             return {}
         name = self._primary_metric(run_dir)
-        if name not in metrics:
-            name = next(iter(metrics))
-        return {"final_metrics": metrics, "metric_name": name, "best_metric": metrics[name]}
+        scalars = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+        if name not in scalars:
+            name = next(iter(scalars), None)
+        if name is None:
+            return {"final_metrics": metrics}
+        # The engine records the best evaluation of the primary metric beside the last one.
+        best = (metrics.get("best") or {}).get(name, scalars[name])
+        return {"final_metrics": metrics, "metric_name": name, "best_metric": best}
 
     @staticmethod
     def _primary_metric(run_dir: Path) -> str | None:

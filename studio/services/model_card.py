@@ -52,7 +52,11 @@ def build_model_card(run_dir: str | Path, repo_id: str, what: str = "merged", da
     lines += ["", "## Final validation metrics", ""]
     if metrics:
         lines += ["| Metric | Value |", "|---|---|"]
-        lines += [f"| {name} | {_fmt(value)} |" for name, value in metrics.items()]
+        lines += [f"| {name} | {_fmt(value)} |" for name, value in metrics.items() if not isinstance(value, dict)]
+        best = metrics.get("best")
+        if isinstance(best, dict) and best.get("step") is not None:
+            scores = ", ".join(f"{k} {_fmt(v)}" for k, v in best.items() if k not in ("step", "epoch"))
+            lines += ["", f"Best evaluation: step {best['step']} (epoch {_fmt(best.get('epoch'))}): {scores}."]
     else:
         lines.append("No validation metrics were recorded for this run.")
     lines += ["", "## Usage", "", "```python", *_usage(repo_id, problem_type, what), "```", ""]
