@@ -78,7 +78,7 @@ class TokenizerSettings(Section):
     max_length: int = setting(
         512, "Maximum tokens per sample after tokenization; longer inputs are truncated. "
         "Capped at the model's max_position_embeddings.",
-        label="Max token length", dialog=True, ge=8, le=1_048_576)
+        label="Max token length", dialog=True, problem_types=sorted(TEXT_INPUT_TYPES), ge=8, le=1_048_576)
     padding_quantile: float = setting(
         1.0, "Pad each batch to this quantile of its lengths (1.0 = longest, 0.0 = no dynamic padding).",
         label="Padding quantile", ge=0.0, le=1.0)

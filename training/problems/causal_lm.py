@@ -133,6 +133,7 @@ class CausalLMProblem(Problem):
         loss = (sum(labelled) / max(1, len(labelled))
                 if self.cfg.training.loss_function == "SampleAveragedCrossEntropy" else token_mean)
         table = pd.DataFrame({
+            "row": [s.row for s in self.validation_samples],  # the user's row number, from 1
             "prompt": [s.messages[-1]["content"] if s.messages else "" for s in self.validation_samples],
             "target": [s.answer for s in self.validation_samples],
             "loss": sample_means,
