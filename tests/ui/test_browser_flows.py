@@ -7,34 +7,17 @@ test-artifacts/screenshots/ (and a failure.png when a step fails).
 """
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
+from tests.ui.browser_app import (
+    BROWSER_TEST, ROOT, current_yaml, run_pids, running_app, screenshot, screenshot_on_failure, type_yaml,
+)
+
 DEMO_CSV = ROOT / "assets" / "data" / "demo_instructions.csv"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture()
@@ -42,81 +25,18 @@ def app_url(tmp_path, tiny_llama_dir):
     home = tmp_path / "studio_home"
     home.mkdir()
     (home / "models.yaml").write_text(f"models:\n  - {{id: '{tiny_llama_dir}', family: Tiny test Llama}}\n")
-    port = _free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(tmp_path / "app.log", "wb")
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("the app exited: " + (tmp_path / "app.log").read_text()[-3000:])
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        raise AssertionError("the app did not answer within 90 s")
-    yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    # Runs still training belong to this test: end their process groups too.
-    for status in home.glob("runs/*/status.json"):
-        match = re.search(r'"pid":\s*(\d+)', status.read_text())
-        if match:
-            try:
-                os.killpg(int(match.group(1)), 9)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-@pytest.fixture()
-def page(app_url):
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(30_000)
-        tab.base = app_url
-        try:
-            yield tab
-        except BaseException:
-            raise
-        finally:
-            browser.close()
+    # Runs still training belong to this test: their process groups end with the app.
+    with running_app(home, tmp_path / "app.log", run_pids) as url:
+        yield url
 
 
 def shot(page, name: str) -> None:
-    page.wait_for_timeout(600)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def type_yaml(page, text: str) -> None:
-    editor = page.locator("#advanced-yaml .cm-content")
-    editor.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.press("Delete")
-    page.keyboard.insert_text(text)
-
-
-def current_yaml(page) -> str:
-    return page.locator("#advanced-yaml .cm-content").inner_text()
+    screenshot(page, name, settle_ms=600)
 
 
 def test_user_trains_copies_and_manages_experiments(page):
-    try:
+    with screenshot_on_failure(page, "failure"):
         _flow(page)
-    except BaseException:
-        page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
-        raise
 
 
 def _flow(page):

@@ -11,34 +11,22 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from tests.ui.browser_app import (
+    BROWSER_TEST, ROOT, deployment_pids, running_app, screenshot, screenshot_on_failure,
+)
+
 WORDS = ["cat", "dog", "sun", "red", "blue", "tree", "fish", "moon"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = BROWSER_TEST
 
 
 def _completed_experiment(home: Path, model_dir: Path) -> dict:
@@ -82,68 +70,23 @@ def app(tmp_path, tiny_llama_dir):
     home = tmp_path / "studio_home"
     home.mkdir()
     experiment = _completed_experiment(home, tiny_llama_dir)
-    port = _free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(tmp_path / "app.log", "wb")
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        if process.poll() is not None:
-            raise AssertionError("the app exited: " + (tmp_path / "app.log").read_text()[-3000:])
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise AssertionError("the app did not answer within 90 s") from None
-            time.sleep(0.5)
-    yield {"url": url, "home": home, "experiment": experiment}
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    # Serving processes outlive the app by design: end the ones this test started.
-    db = json.loads((home / "db.json").read_text())
-    for row in db.get("deployments", {}).values():
-        if row.get("pid"):
-            try:
-                os.killpg(int(row["pid"]), 9)
-            except (ProcessLookupError, PermissionError):
-                pass
+    # Serving processes outlive the app by design: the ones this test started end with it.
+    with running_app(home, tmp_path / "app.log", deployment_pids) as url:
+        yield {"url": url, "home": home, "experiment": experiment}
 
 
 @pytest.fixture()
-def page(app):
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(30_000)
-        try:
-            yield tab
-        except BaseException:
-            raise
-        finally:
-            browser.close()
+def app_url(app):
+    return app["url"]
 
 
 def shot(page, name: str) -> None:
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(SHOTS / f"deploy-{name}.png"), full_page=True)
+    screenshot(page, f"deploy-{name}", settle_ms=500)
 
 
 def test_user_deploys_a_completed_experiment_chats_with_it_and_stops_it(page, app):
-    try:
+    with screenshot_on_failure(page, "deploy-failure"):
         _flow(page, app)
-    except BaseException:
-        page.screenshot(path=str(SHOTS / "deploy-failure.png"), full_page=True)
-        raise
 
 
 def _flow(page, app):

@@ -10,28 +10,20 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.ui.test_browser_flows import CHROMIUM, CHROMIUM_ARGS, _free_port, current_yaml, type_yaml
+from tests.ui.browser_app import (
+    BROWSER_TEST, ROOT, current_yaml, run_pids, running_app, screenshot, screenshot_on_failure, type_yaml,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 DEMO_IMAGES = ROOT / "assets" / "data" / "demo_colors_images.parquet"
 # The demo's square colours (assets/data/make_image_demo_data.py), told apart by their strongest channel.
 CHANNEL_OF = {"red": 0, "green": 1, "blue": 2}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")
@@ -47,58 +39,12 @@ def app_url(tmp_path, tiny_vit_dir):
     home.mkdir()
     (home / "models.yaml").write_text(
         f"models:\n  - {{id: '{tiny_vit_dir}', family: Tiny test ViT, problem_types: [image_classification]}}\n")
-    port = _free_port()
-    env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(tmp_path / "app.log", "wb")
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("the app exited: " + (tmp_path / "app.log").read_text()[-3000:])
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        raise AssertionError("the app did not answer within 90 s")
-    yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    for status in home.glob("runs/*/status.json"):  # a run still training belongs to this test
-        match = re.search(r'"pid":\s*(\d+)', status.read_text())
-        if match:
-            try:
-                os.killpg(int(match.group(1)), 9)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-@pytest.fixture()
-def page(app_url):
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(30_000)
-        tab.base = app_url
-        try:
-            yield tab
-        finally:
-            browser.close()
+    with running_app(home, tmp_path / "app.log", run_pids) as url:  # a run still training belongs to this test
+        yield url
 
 
 def shot(page, name: str) -> None:
-    page.wait_for_timeout(400)
-    page.screenshot(path=str(SHOTS / f"types-{name}.png"), full_page=True)
+    screenshot(page, f"types-{name}", settle_ms=400)
 
 
 def pick(page, field_id: str, option: str | re.Pattern) -> None:
@@ -118,11 +64,8 @@ def square_colour(data_uri: str) -> str:
 
 
 def test_user_trains_an_image_classifier_and_inspects_its_predictions(page):
-    try:
+    with screenshot_on_failure(page, "types-failure"):
         _flow(page)
-    except BaseException:
-        page.screenshot(path=str(SHOTS / "types-failure.png"), full_page=True)
-        raise
 
 
 def _flow(page):
