@@ -132,6 +132,11 @@ def _flow(page):
         "",
     ]))
     page.wait_for_selector("#config-errors:has-text('valid')")
+    # The form must show the typed YAML before Start reads it (the editor syncs asynchronously).
+    page.wait_for_function(
+        "document.querySelector('#field-experiment_name input, #field-experiment_name textarea')"
+        "?.value === 'colours-vit'")
+    assert page.locator("#field-training-batch_size input").input_value() == "8"
     page.click("#start-training")
 
     # Watch it: Completed, Accuracy on the chart's right axis by default.
