@@ -1,18 +1,15 @@
 """Engine test helpers: a learnable toy task and the real CLI in a subprocess."""
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import engine_cli
+from tests.engine_cli import read_metrics
+
 WORDS = ["cat", "dog", "sun", "red", "blue", "tree", "fish", "moon", "star", "car", "king", "rain"]
 
 
@@ -35,29 +32,7 @@ def write_config(path: Path, model_dir: Path, data_file: Path, **sections) -> Pa
         "prediction": {"metrics": ["Perplexity"], "max_length_inference": 8},
         "environment": {"seed": 7},
     }
-    for section, values in sections.items():
-        if isinstance(values, dict):
-            cfg.setdefault(section, {}).update(values)
-        else:
-            cfg[section] = values
-    path.write_text(yaml.safe_dump(cfg))
-    return path
-
-
-def engine_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("OMP_NUM_THREADS", "2")
-    return env
-
-
-def run_engine(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "training", *args], cwd=ROOT, env=engine_env(),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return engine_cli.write_config(path, cfg, sections)
 
 
 def series(run_dir: Path, split: str, name: str) -> list[tuple[int, float]]:

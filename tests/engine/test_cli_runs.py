@@ -12,11 +12,9 @@ import pytest
 import torch
 import yaml
 
-from tests.engine.conftest import ROOT, engine_env, read_metrics, run_engine, series, write_config
+from tests.engine.conftest import series, write_config
+from tests.engine_cli import ROOT, RUN_FILES, engine_env, read_metrics, run_engine
 
-RUN_FILES = ["config.yaml", "config.input.yaml", "status.json", "metrics.jsonl", "train.log", "system.log",
-             "predictions.parquet", "final_metrics.json", "checkpoint/model/config.json",
-             "checkpoint/last/state.json"]
 
 
 def _assert_completed(proc, run_dir):

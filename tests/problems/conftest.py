@@ -2,18 +2,13 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-RUN_FILES = ["config.yaml", "config.input.yaml", "status.json", "metrics.jsonl", "train.log", "system.log",
-             "predictions.parquet", "final_metrics.json", "checkpoint/model/config.json", "checkpoint/last/state.json"]
+from tests import engine_cli
+from tests.engine_cli import ROOT, RUN_FILES, read_metrics, read_status
 
 
 def demo_data_module():
@@ -33,35 +28,20 @@ def write_config(path: Path, problem_type: str, model_dir: Path, data_file: Path
                      "evaluate_before_training": True},
         "environment": {"seed": 7},
     }
-    for section, values in sections.items():
-        if isinstance(values, dict):
-            cfg.setdefault(section, {}).update(values)
-        else:
-            cfg[section] = values
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+    return engine_cli.write_config(path, cfg, sections)
 
 
 def run_engine(config: Path, run_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("OMP_NUM_THREADS", "2")
-    return subprocess.run([sys.executable, "-m", "training", "--config", str(config), "--out", str(run_dir)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return engine_cli.run_engine("--config", str(config), "--out", str(run_dir), timeout=timeout)
 
 
 def validation_series(run_dir: Path, name: str) -> list[float]:
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [r["value"] for r in records if r["split"] == "validation" and r["name"] == name]
-
-
-def status(run_dir: Path) -> dict:
-    return json.loads((run_dir / "status.json").read_text())
+    return [r["value"] for r in read_metrics(run_dir) if r["split"] == "validation" and r["name"] == name]
 
 
 def assert_completed_with_all_files(result: subprocess.CompletedProcess, run_dir: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
-    assert status(run_dir)["status"] == "Completed"
+    assert read_status(run_dir)["status"] == "Completed"
     missing = [name for name in RUN_FILES if not (run_dir / name).exists()]
     assert not missing, missing
 

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.engine_cli import read_status
 from tests.problems.conftest import (
-    assert_completed_with_all_files, run_engine, status, validation_series, write_config,
+    assert_completed_with_all_files, run_engine, validation_series, write_config,
 )
 
 POSITIVE = ["good", "great", "happy", "nice", "fine"]
@@ -83,4 +84,4 @@ def test_label_outside_num_classes_fails_the_run_naming_the_setting(tmp_path, ti
     run = tmp_path / "run"
     result = run_engine(config, run)
     assert result.returncode == 1
-    assert "dataset.num_classes is 2 but the labels in output need 3" in status(run)["error"]
+    assert "dataset.num_classes is 2 but the labels in output need 3" in read_status(run)["error"]

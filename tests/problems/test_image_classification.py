@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tests.engine_cli import read_status
 from tests.problems.conftest import (
-    assert_completed_with_all_files, demo_data_module, run_engine, status, validation_series, write_config,
+    assert_completed_with_all_files, demo_data_module, run_engine, validation_series, write_config,
 )
 
 IMAGE_CLASSIFICATION = "image_classification"
@@ -53,5 +54,5 @@ def test_broken_image_fails_the_run_with_its_row_number_in_the_users_table(tmp_p
     run = tmp_path / "run"
     result = run_engine(config, run)
     assert result.returncode == 1
-    error = status(run)["error"]
+    error = read_status(run)["error"]
     assert error.startswith(f"{holder} data, image column: 1 unreadable image(s): row 5 (")

@@ -6,8 +6,9 @@ import re
 import pandas as pd
 import pytest
 
+from tests.engine_cli import read_status
 from tests.problems.conftest import (
-    assert_completed_with_all_files, demo_data_module, run_engine, status, validation_series, write_config,
+    assert_completed_with_all_files, demo_data_module, run_engine, validation_series, write_config,
 )
 
 MULTIMODAL = "multimodal_causal_language_modeling"
@@ -44,7 +45,7 @@ def test_max_length_shorter_than_the_image_tokens_is_a_clear_error(tmp_path, tin
     config = write_config(tmp_path / "cfg.yaml", MULTIMODAL, tiny_llava_dir, data, tokenizer={"max_length": 16})
     run = tmp_path / "run"
     assert run_engine(config, run).returncode == 1
-    error = status(run)["error"]
+    error = read_status(run)["error"]
     assert "tokenizer.max_length 16 is too short for the image tokens" in error
     from studio.config import load_yaml
     from training.data import load_splits, row_numbers

@@ -6,8 +6,9 @@ import json
 import pandas as pd
 import pytest
 
+from tests.engine_cli import read_status
 from tests.problems.conftest import (
-    assert_completed_with_all_files, demo_data_module, run_engine, status, validation_series, write_config,
+    assert_completed_with_all_files, demo_data_module, run_engine, validation_series, write_config,
 )
 from training.data import number_rows
 from training.errors import DatasetError
@@ -72,4 +73,4 @@ def test_box_outside_its_image_fails_the_run_with_the_row(tmp_path, tiny_detr_di
                           dataset={"validation_strategy": "custom", "validation_dataframe": str(data)})
     run = tmp_path / "run"
     assert run_engine(config, run).returncode == 1
-    assert "row 4, box 0: [20, 20, 30, 30] is outside the 32x32 image" in status(run)["error"]
+    assert "row 4, box 0: [20, 20, 30, 30] is outside the 32x32 image" in read_status(run)["error"]

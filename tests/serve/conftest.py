@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from studio.services.serve_process import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk-test-serve-key-123456"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> dict:
@@ -38,7 +33,7 @@ def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: flo
 
 @pytest.fixture(scope="session")
 def served_llama(tiny_llama_dir, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = dict(os.environ, STUDIO_SERVE_API_KEY=API_KEY, CUDA_VISIBLE_DEVICES="",
                PYTHONPATH=str(ROOT))

@@ -1,14 +1,10 @@
 """LLM-as-a-Judge end to end: a training run asks a local Studio server to judge its predictions."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.engine_cli import run_engine
 
 
 @pytest.mark.slow
@@ -22,12 +18,11 @@ def test_training_run_sends_its_predictions_to_a_local_judge(served_llama, tiny_
         "training:\n  batch_size: 4\n  epochs: 1\n  llm_judge_model: tiny-llama\n"
         "prediction:\n  metrics: [Perplexity, LLM-as-a-Judge]\n  max_length_inference: 4\n"
         "environment:\n  seed: 1\n")
-    env = dict(os.environ, OPENAI_BASE_URL=served_llama["base_url"], OPENAI_API_KEY=served_llama["api_key"],
-               CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(ROOT))
     run_dir = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "training", "--config", str(tmp_path / "config.yaml"),
-                           "--out", str(run_dir)], cwd=ROOT, env=env, capture_output=True, timeout=600)
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    done = run_engine("--config", str(tmp_path / "config.yaml"), "--out", str(run_dir), timeout=600,
+                      OPENAI_BASE_URL=served_llama["base_url"], OPENAI_API_KEY=served_llama["api_key"],
+                      CUDA_VISIBLE_DEVICES="")
+    assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((run_dir / "status.json").read_text())["status"] == "Completed"
     predictions = pd.read_parquet(run_dir / "predictions.parquet")
     # The judge (a random tiny model) answered every sample; its words are kept as explanations.

@@ -1,12 +1,12 @@
 """LLM-as-a-Judge: score parsing, the real call path against a local server, and an unreachable judge."""
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 
 from studio.config import from_dict
+from studio.services.serve_process import free_port
 from training.metrics.llm_judge import JudgeUnavailable, parse_score, render_prompt, score
 
 
@@ -57,9 +57,7 @@ def test_unknown_judge_model_is_unavailable_with_the_field_name(served_llama, mo
 
 
 def test_unreachable_judge_raises_judge_unavailable_without_leaking_the_key(monkeypatch):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-judge-key")
     started = time.time()
