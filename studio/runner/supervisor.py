@@ -33,6 +33,7 @@ import yaml
 from studio import paths
 from studio.atomic_io import write_json_atomic
 from studio.config.problem_types import DEFAULT_METRICS
+from studio.process_group import group_leader, kill_group, signal_group
 from studio.services.judge_endpoint import judge_environment
 from studio.store import NotFoundError
 
@@ -243,7 +244,7 @@ class Supervisor:
             self._stop(run.experiment_id)
         if alive:
             if run.kill_at is not None and time.time() >= run.kill_at:
-                self._signal_group(run, signal.SIGKILL)
+                signal_group(run.pid, signal.SIGKILL)
                 run.kill_at = None
             self._mirror(run, read_status(run.run_dir))
         else:
@@ -260,7 +261,7 @@ class Supervisor:
                 info = True  # already reaped
             if info is None:
                 return None, True
-            self._kill_group(run.pid)
+            kill_group(run.pid)
             return run.popen.wait(), False
         try:
             alive = run.process is not None and run.process.is_running() and \
@@ -268,7 +269,7 @@ class Supervisor:
         except psutil.Error:
             alive = False
         if not alive:
-            self._kill_group(run.pid)
+            kill_group(run.pid)
         return None, alive
 
     # ------------------------------------------------------------------ starting
@@ -455,28 +456,8 @@ class Supervisor:
             run.stop_requested = True
             run.kill_at = time.time() + self.stop_grace_s
             self._append_system_log(run.run_dir, "stop requested: SIGTERM to the process group")
-            self._signal_group(run, signal.SIGTERM)
+            signal_group(run.pid, signal.SIGTERM)
             self._update(experiment_id, {"stage": "stopping"})
-
-    def _signal_group(self, run: _LiveRun, sig: signal.Signals) -> None:
-        if run.pid <= 1:
-            return  # killpg(0) would signal the app's own group
-        try:
-            if os.getpgid(run.pid) != run.pid:
-                return  # pid reused by a process outside our run's group
-            os.killpg(run.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    @staticmethod
-    def _kill_group(pgid: int) -> None:
-        """SIGKILL whatever is left in a finished run's group, so no child outlives it."""
-        if pgid <= 1:
-            return  # killpg(0) would signal the app's own group
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     # ------------------------------------------------------------------ restart recovery
     def _recover(self) -> None:
@@ -516,19 +497,13 @@ class Supervisor:
     def _our_process(pid, run_dir: Path) -> psutil.Process | None:
         """The process ``pid`` if it is still our run's training process, else None.
 
-        A pid can be reused after a reboot or a long time, so it must also lead its own
-        process group (we start runs in a new session) and have the run folder on its
-        command line.
+        A pid can be reused after a reboot or a long time, so besides leading its own process
+        group it must have the run folder on its command line.
         """
-        if not pid:
+        leader = group_leader(pid)
+        if leader is None:
             return None
-        try:
-            process = psutil.Process(int(pid))
-            if process.status() == psutil.STATUS_ZOMBIE or os.getpgid(process.pid) != process.pid:
-                return None
-            cmdline = process.cmdline()
-        except (psutil.Error, ProcessLookupError, ValueError):
-            return None
+        process, cmdline = leader
         wanted = str(run_dir)
         if any(arg == wanted or _same_path(arg, run_dir) for arg in cmdline[1:]):
             return process

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 
+from studio.process_group import group_leader, kill_group, signal_group
 from studio.serve import API_KEY_ENV
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -57,15 +58,10 @@ def is_our_server(pid: int | None, port: int | None) -> bool:
 
     Pids get reused, so a live pid alone does not prove it is still our server.
     """
-    if not pid or pid <= 1:
+    leader = group_leader(pid)
+    if leader is None:
         return False
-    try:
-        process = psutil.Process(int(pid))
-        if process.status() == psutil.STATUS_ZOMBIE or os.getpgid(process.pid) != process.pid:
-            return False
-        cmdline = process.cmdline()
-    except (psutil.Error, ProcessLookupError, ValueError):
-        return False
+    _, cmdline = leader
     # On a GPU studio.serve may have exec'd itself into vLLM's server: same pid, new command line.
     serving = "studio.serve" in cmdline or "vllm.entrypoints.openai.api_server" in cmdline
     return serving and (port is None or str(port) in cmdline)
@@ -73,23 +69,14 @@ def is_our_server(pid: int | None, port: int | None) -> bool:
 
 def stop_group(pid: int | None, grace_s: float = 10.0) -> None:
     """SIGTERM the server's process group, then SIGKILL what is left after ``grace_s``."""
-    if not pid or pid <= 1:
-        return  # killpg(0 or 1) would hit the app itself
-    try:
-        if os.getpgid(pid) != pid:
-            return  # the pid now belongs to some other process: leave it alone
-        os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
+    if not signal_group(pid, signal.SIGTERM):
         return
     deadline = time.time() + grace_s
     while time.time() < deadline:
         if not _alive(pid):
             return
         time.sleep(0.1)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    kill_group(pid)
     _alive(pid)
 
 
