@@ -26,6 +26,7 @@ import yaml
 
 from studio import paths
 from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
+from studio.runner.run_folder_reader import read_status
 
 from . import serve_process
 from .chat import chat_stream  # noqa: F401  (the UI imports the chat helper from here)
@@ -249,7 +250,7 @@ class DeploymentService:
     # ------------------------------------------------------------------ internals
     def _deployable_model(self, experiment_id: str) -> tuple[Path, dict]:
         run = paths.run_dir(experiment_id, self.home)
-        status = _read_json(run / "status.json").get("status")
+        status = (read_status(run) or {}).get("status")
         if status != "Completed":
             raise DeployError(f"experiment {experiment_id} is {status or 'not started'}; "
                               "only Completed experiments can be deployed")
@@ -308,14 +309,6 @@ class DeploymentService:
 def _served_name(name: str) -> str:
     slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")
     return slug or "model"
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _gpu_free_memory() -> dict[str, int]:

@@ -1,11 +1,12 @@
 """The README.md model card pushed with a run's model: what it is, how it was trained, how it scored."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import yaml
+
+from studio.runner.run_folder_reader import read_final_metrics
 
 PIPELINE_TAGS = {
     "text_causal_language_modeling": "text-generation",
@@ -26,7 +27,7 @@ KEY_HYPERPARAMETERS = [
 def build_model_card(run_dir: str | Path, repo_id: str, what: str = "merged", dataset_name: str | None = None) -> str:
     run_dir = Path(run_dir)
     config = _read_yaml(run_dir / "config.yaml")
-    metrics = _read_json(run_dir / "final_metrics.json")
+    metrics = read_final_metrics(run_dir) or {}
     problem_type = config.get("problem_type", "")
     backbone = str(config.get("llm_backbone") or "")
     dataset = dataset_name or (config.get("dataset") or {}).get("train_dataset_id") or "unknown"
@@ -82,13 +83,5 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
