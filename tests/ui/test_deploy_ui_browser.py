@@ -8,11 +8,8 @@ Deployments and Chat pages. Screenshots land in test-artifacts/screenshots/deplo
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,8 +17,9 @@ import pandas as pd
 import psutil
 import pytest
 
+from tests.engine_cli import run_engine
 from tests.ui.browser_app import (
-    BROWSER_TEST, ROOT, deployment_pids, running_app, screenshot, screenshot_on_failure,
+    BROWSER_TEST, deployment_pids, running_app, screenshot, screenshot_on_failure,
 )
 
 WORDS = ["cat", "dog", "sun", "red", "blue", "tree", "fish", "moon"]
@@ -52,9 +50,7 @@ def _completed_experiment(home: Path, model_dir: Path) -> dict:
                           "prediction": {"metrics": ["Perplexity"], "max_length_inference": 4},
                           "environment": {"seed": 1}}, store.projects.default()["id"])
     run_dir = service.run_dir(row["id"])
-    env = {**os.environ, "STUDIO_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "training", str(run_dir)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = run_engine(str(run_dir), STUDIO_HOME=str(home))
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_status(run_dir)["status"] == "Completed"
     final = read_final_metrics(run_dir)
