@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from studio.config.problem_types import NUM_CLASSES_TYPES, OBJECT_DETECTION
 from studio.datasets import DatasetError
 from studio.datasets.access import data_path
+from studio.ui.coco_cell import annotation
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,8 @@ def _decoded(value: Any) -> Any:
 
 
 def _categories(value: Any) -> list[int]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return []
-    if not isinstance(value, dict):
+    value = annotation(value)
+    if value is None:
         return []
     categories = value.get("category")
     if not isinstance(categories, (list, tuple)):

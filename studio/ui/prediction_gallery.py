@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from studio.config.problem_types import CLASSIFIER_TYPES, OBJECT_DETECTION
+from studio.ui.coco_cell import annotation
 
 MAX_THUMBNAILS = 48
 THUMB_PX = 112
@@ -39,12 +39,8 @@ class Box:
 
 def parse_boxes(value: Any) -> list[Box]:
     """Boxes of a COCO-style cell (``{"bbox": [[x, y, w, h]], "category": [...], "score": [...]}``, or its JSON)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return []
-    if not isinstance(value, dict):
+    value = annotation(value)
+    if value is None:
         return []
     boxes = list(value.get("bbox") or [])
     categories = list(value.get("category") or [])
