@@ -9,13 +9,18 @@ from run_watch import pid_alive, status_of, wait_for
 from studio.runner import RunError, read_status
 
 
-def test_stop_kills_the_whole_process_group(store, studio_home, add_experiment, make_supervisor):
+def _running_with_a_child(studio_home, add_experiment, make_supervisor):
+    """A submitted fake run once it has started a child process: (experiment id, supervisor, child pid)."""
     experiment_id = add_experiment("spawn_child")
     supervisor = make_supervisor()
     supervisor.submit(experiment_id)
     child_file = studio_home / "runs" / experiment_id / "child.pid"
     wait_for(child_file.exists, message="the run's child process")
-    child = int(child_file.read_text())
+    return experiment_id, supervisor, int(child_file.read_text())
+
+
+def test_stop_kills_the_whole_process_group(store, studio_home, add_experiment, make_supervisor):
+    experiment_id, supervisor, child = _running_with_a_child(studio_home, add_experiment, make_supervisor)
     leader = store.experiments.get(experiment_id)["pid"]
     assert pid_alive(child) and pid_alive(leader)
 
@@ -102,12 +107,8 @@ def test_resume_is_refused_without_a_checkpoint_or_for_a_completed_run(store, ad
 
 def test_delete_stops_a_running_run_then_removes_folder_and_row(store, studio_home, add_experiment,
                                                                 make_supervisor):
-    experiment_id = add_experiment("spawn_child")
-    supervisor = make_supervisor()
-    supervisor.submit(experiment_id)
+    experiment_id, supervisor, child = _running_with_a_child(studio_home, add_experiment, make_supervisor)
     run_dir = studio_home / "runs" / experiment_id
-    wait_for((run_dir / "child.pid").exists, message="the run's child process")
-    child = int((run_dir / "child.pid").read_text())
 
     supervisor.delete(experiment_id)
     wait_for(lambda: store.experiments.get(experiment_id) is None, message="row deleted")
@@ -128,12 +129,8 @@ def test_delete_of_a_finished_run_is_immediate(store, studio_home, add_experimen
 
 def test_run_whose_row_was_deleted_behind_the_runner_is_stopped_and_cleaned_up(
         store, studio_home, add_experiment, make_supervisor):
-    experiment_id = add_experiment("spawn_child")
-    supervisor = make_supervisor()
-    supervisor.submit(experiment_id)
+    experiment_id, supervisor, child = _running_with_a_child(studio_home, add_experiment, make_supervisor)
     run_dir = studio_home / "runs" / experiment_id
-    wait_for((run_dir / "child.pid").exists, message="the run's child process")
-    child = int((run_dir / "child.pid").read_text())
     store.experiments.delete(experiment_id)
     wait_for(lambda: not run_dir.exists(), message="run folder removed")
     wait_for(lambda: not pid_alive(child), timeout=5, message="the child to die")
