@@ -11,6 +11,7 @@ from pathlib import Path
 from studio.atomic_io import write_json_atomic
 from studio.paths import dataset_dir
 from studio.store import NotFoundError, Store
+from studio.store.names import clean_name
 from studio.store.records import new_id
 
 from .errors import DatasetError
@@ -33,7 +34,7 @@ def import_dataset(store: Store, path_or_bytes: Source | str, filename: str, nam
 
     Raises ``DatasetError`` (nothing written, DB untouched) when the file cannot be used.
     """
-    name = _clean_name(name)
+    name = clean_name(name, "dataset", DatasetError)
     fmt = format_for(filename)
     project_id = project_id or store.projects.default_id()
     if store.projects.get(project_id) is None:
@@ -134,15 +135,6 @@ def _usable(frame, filename):
     if len(frame) == 0:
         raise DatasetError(f"{filename}: the file has no rows")
     return frame[keep].reset_index(drop=True)
-
-
-def _clean_name(name: str) -> str:
-    cleaned = " ".join(str(name or "").split())
-    if not cleaned:
-        raise DatasetError("a dataset needs a name")
-    if len(cleaned) > 100:
-        raise DatasetError("a dataset name can have at most 100 characters")
-    return cleaned
 
 
 def _check_name_free(store: Store, project_id: str, name: str) -> None:

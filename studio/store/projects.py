@@ -6,6 +6,7 @@ from tinydb.table import Document
 
 from .database import LOCK
 from .errors import DuplicateNameError, NotFoundError, StoreError
+from .names import clean_name
 from .records import copy_record, new_id, utc_now
 
 DEFAULT_PROJECT_NAME = "Default"
@@ -37,7 +38,7 @@ class ProjectRepo:
         return self.default()["id"]
 
     def create(self, name: str) -> dict:
-        name = self._clean_name(name)
+        name = clean_name(name, "project", StoreError)
         with LOCK:
             self.default()
             if self._find_by_name(name) is not None:
@@ -45,7 +46,7 @@ class ProjectRepo:
             return self._insert(name, is_default=False)
 
     def rename(self, project_id: str, name: str) -> dict:
-        name = self._clean_name(name)
+        name = clean_name(name, "project", StoreError)
         with LOCK:
             if project_id not in self._rows():
                 raise NotFoundError(f"no project with id {project_id!r}")
@@ -81,12 +82,3 @@ class ProjectRepo:
         with self._storage.changing("projects", [row["id"]]):
             self._table.insert(Document(row, doc_id=row["id"]))
         return dict(row)
-
-    @staticmethod
-    def _clean_name(name: str) -> str:
-        cleaned = " ".join(str(name or "").split())
-        if not cleaned:
-            raise StoreError("a project needs a name")
-        if len(cleaned) > 100:
-            raise StoreError("a project name can have at most 100 characters")
-        return cleaned
