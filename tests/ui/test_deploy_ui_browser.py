@@ -89,17 +89,28 @@ def _flow(page, app):
     base, experiment = app["url"], app["experiment"]
     api_key = "sk-browser-test-key-0123456789"
 
-    # New deployment dialog: the Completed experiment, a name and an API key
+    # The Deployments page starts empty; the New deployment dialog offers the Completed experiment.
     page.goto(base + "/deployments")
     page.wait_for_selector("#deployments-empty:has-text('No deployments')")
     page.click("#new-deployment")
     page.wait_for_selector("#new-deployment-dialog")
     page.locator("#new-deployment-experiment input").click()
-    page.get_by_role("option", name=re.compile("tiny-chat")).click()
-    page.locator("#new-deployment-name textarea, #new-deployment-name input").first.fill("Tiny Chat")
-    page.locator("#new-deployment-key input").fill(api_key)
+    page.get_by_role("option", name=re.compile("tiny-chat")).first.wait_for()
     shot(page, "01-new-deployment")
-    page.click("#create-deployment")
+
+    # Deploy from the experiment's own page, with a name and an API key.
+    page.goto(f"{base}/experiment?id={experiment['id']}")
+    page.wait_for_selector("#action-deploy", state="visible", timeout=30_000)
+    page.click("#action-deploy")
+    page.wait_for_selector("#deploy-dialog")
+    page.locator("#deploy-name textarea, #deploy-name input").first.fill("Tiny Chat")
+    page.locator("#deploy-key input").fill(api_key)
+    page.click("#deploy-confirm")
+    page.wait_for_selector("#deploy-message:has-text('is starting')")
+    assert api_key not in page.content()
+    link = page.locator("#deploy-message a").get_attribute("href")
+    assert link.startswith("deployments?id=")
+    page.goto(f"{base}/{link}")  # the link the dialog offers: the Deployments page on this deployment
 
     # The row appears, Starting → Ready through the timer; the detail shows the snippets
     page.wait_for_selector("#deployments-table [role=gridcell]:has-text('Tiny Chat')")
