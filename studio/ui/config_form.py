@@ -180,6 +180,14 @@ def apply_form(data: dict, values: list[Any]) -> dict:
     return data
 
 
+def same_settings(first: dict, second: dict) -> bool:
+    """Whether two override dicts mean the same experiment (explicit defaults count as absent)."""
+    try:
+        return from_dict(first, check_rules=False) == from_dict(second, check_rules=False)
+    except ConfigError:
+        return first == second
+
+
 def to_widget(field: FormField, value: Any) -> Any:
     if field.kind == "columns" and field.path == MULTI_COLUMN_FIELD:
         if value is None:

@@ -32,6 +32,10 @@ TYPE_NOTES = {
 }
 
 
+UNSYNCED = ("The form and the Advanced YAML do not agree yet (an edit is still being applied): "
+            "check the settings, then press Start Training again.")
+
+
 def build(ctx) -> dict:
     fields = form.dialog_fields()
     field_output_default = form.field_by_path("dataset.output_column").default
@@ -163,7 +167,12 @@ def build(ctx) -> dict:
     def on_start(*values):
         *values, yaml_text, source_id, link = values
         try:
-            data = form.apply_form(form.parse_yaml(yaml_text), list(values))
+            typed = form.parse_yaml(yaml_text)
+            data = form.apply_form(typed, list(values))
+            if not form.same_settings(typed, data):
+                # An edit is still travelling between the form and the YAML editor: starting now
+                # could run settings the user does not see. The pending sync re-enables Start.
+                return [gr.skip()] + status([UNSYNCED]) + [""]
             row = ctx.experiments.create(data, project_id(), source_id=source_id, connection=link)
         except ConfigError as exc:
             return [gr.skip()] + status(exc.errors) + [""]

@@ -267,3 +267,13 @@ def test_connected_table_redraws_only_when_the_family_changed(ctx):
     copy = ctx.experiments.rerun(source["id"])
     frame, ids = experiment_detail._connected_changes(ctx, source["id"], state)
     assert ids == [source["id"], copy["id"]] and "rerun" in frame["Connection"].tolist()
+
+
+def test_start_refuses_when_form_and_yaml_disagree_but_not_over_explicit_defaults():
+    from studio.ui import config_form as form
+
+    typed = {"dataset": {"train_dataset_id": "d1"}, "training": {"epochs": 1, "batch_size": 8}}
+    same = {"dataset": {"train_dataset_id": "d1"}, "training": {"batch_size": 8}}
+    stale = {"dataset": {"train_dataset_id": "d1"}, "training": {"batch_size": 1}}
+    assert form.same_settings(typed, same)  # epochs: 1 is the default, written or not
+    assert not form.same_settings(typed, stale)
