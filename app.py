@@ -10,6 +10,7 @@ import os
 
 from studio.paths import studio_home
 from studio.services.context import AppContext
+from studio.store import StoreError
 from studio.ui.app import build_app, css
 
 
@@ -20,7 +21,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     home = studio_home()
-    ctx = AppContext.open(home)
+    try:
+        ctx = AppContext.open(home)
+    except StoreError as exc:  # a corrupt database: say what to do, touch nothing
+        raise SystemExit(f"Studio cannot start: {exc}") from None
     demo = build_app(ctx)
     try:
         demo.queue(default_concurrency_limit=8).launch(
