@@ -18,6 +18,13 @@ def tiny_llama_dir(tmp_path_factory) -> Path:
     return build_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
+@pytest.fixture(scope="session")
+def tiny_vit_dir(tmp_path_factory) -> Path:
+    from training.tiny_models import build_vit
+
+    return build_vit(tmp_path_factory.mktemp("tiny-vit"))
+
+
 @pytest.fixture()
 def studio_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "studio_home"

@@ -47,13 +47,6 @@ def assert_completed_with_all_files(result: subprocess.CompletedProcess, run_dir
 
 
 @pytest.fixture(scope="session")
-def tiny_vit_dir(tmp_path_factory) -> Path:
-    from training.tiny_models import build_vit
-
-    return build_vit(tmp_path_factory.mktemp("tiny-vit"))
-
-
-@pytest.fixture(scope="session")
 def tiny_detr_dir(tmp_path_factory) -> Path:
     from training.tiny_models import build_detr
 

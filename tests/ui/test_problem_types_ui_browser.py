@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-from pathlib import Path
 
 import pytest
 
@@ -24,13 +23,6 @@ DEMO_IMAGES = ROOT / "assets" / "data" / "demo_colors_images.parquet"
 CHANNEL_OF = {"red": 0, "green": 1, "blue": 2}
 
 pytestmark = BROWSER_TEST
-
-
-@pytest.fixture(scope="module")
-def tiny_vit_dir(tmp_path_factory) -> Path:
-    from training.tiny_models import BUILDERS
-
-    return BUILDERS["vit"](tmp_path_factory.mktemp("tiny-vit"))
 
 
 @pytest.fixture()
