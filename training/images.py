@@ -11,9 +11,12 @@ import base64
 import binascii
 import io
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from training.errors import DatasetError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # How many bad rows one error message lists before summarising the rest.
 MAX_ROWS_LISTED = 20

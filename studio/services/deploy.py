@@ -20,7 +20,6 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 

@@ -67,7 +67,7 @@ class ExperimentService:
         if not config.experiment_name.strip():
             config = config.model_copy(update={"experiment_name": _generated_name(config, experiment_id)})
         dataset = self.store.datasets.get(config.dataset.train_dataset_id) if config.dataset.train_dataset_id else None
-        row = self.store.experiments.add({
+        self.store.experiments.add({
             "id": experiment_id,
             "project_id": project_id or (dataset or {}).get("project_id"),
             "name": config.experiment_name,

@@ -123,7 +123,7 @@ def gallery_html(frame: pd.DataFrame, images: dict[int, bytes | None], problem_t
         uri = thumbnail_uri(images.get(row), true_boxes, predicted_boxes)
         text, right = caption(record, problem_type)
         picture = (f"<img src='{uri}' alt='row {row}' width='{THUMB_PX}'>" if uri
-                   else f"<div class='no-image'>image unavailable</div>")
+                   else "<div class='no-image'>image unavailable</div>")
         state = "" if right is None else (" right" if right else " wrong")
         figures.append(f"<figure class='prediction{state}' data-row='{row}'>{picture}"
                        f"<figcaption>{html.escape(text)}<span class='studio-muted'> · row {row}</span>"
