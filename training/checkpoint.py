@@ -41,9 +41,18 @@ def save_last(folder: Path, model: torch.nn.Module, optimizer, scheduler, scaler
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _recover_interrupted_save(folder: Path) -> None:
+    """A kill between save_last's two renames leaves only ``last.old``: put it back."""
+    old = folder.with_name(folder.name + ".old")
+    if not (folder / "state.json").exists() and (old / "state.json").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        old.rename(folder)
+
+
 def load_last(folder: Path, model: torch.nn.Module, optimizer, scheduler, scaler) -> int:
     """Restore the state saved by ``save_last``; returns the optimizer step to continue from."""
     folder = Path(folder)
+    _recover_interrupted_save(folder)
     if not (folder / "state.json").exists():
         raise RunError(f"--resume: no checkpoint in {folder}; the run never reached its first evaluation")
     saved = torch.load(folder / "trainable.pt", map_location="cpu")

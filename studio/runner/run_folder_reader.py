@@ -19,6 +19,16 @@ TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 ACTIVE_STATUSES = frozenset({"Starting", "Training", "Validation"})
 
 
+RESUME_CHECKPOINT = Path("checkpoint") / "last"
+
+
+def has_resume_checkpoint(run_dir: str | os.PathLike) -> bool:
+    """Whether the engine can ``--resume`` this run: checkpoint/last, or the copy a save
+    interrupted between its two renames left as checkpoint/last.old (the engine restores it)."""
+    last = Path(run_dir) / RESUME_CHECKPOINT
+    return any((folder / "state.json").is_file() for folder in (last, last.with_name(last.name + ".old")))
+
+
 def read_status(run_dir: str | os.PathLike) -> dict | None:
     """The run's status.json as a dict, or None while it is missing or unreadable.
 

@@ -40,7 +40,8 @@ from studio.store import NotFoundError
 from .errors import RunError
 from .failure_reason import exit_description, failure_reason
 from .gpu_inventory import detect_gpus
-from .run_folder_reader import (ACTIVE_STATUSES, SYSTEM_LOG, TERMINAL_STATUSES, read_final_metrics,
+from .run_folder_reader import (ACTIVE_STATUSES, RESUME_CHECKPOINT, SYSTEM_LOG, TERMINAL_STATUSES,
+                                has_resume_checkpoint, read_final_metrics,
                                 read_status)
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 QUEUED, STARTING, STOPPED, FAILED, COMPLETED = "Queued", "Starting", "Stopped", "Failed", "Completed"
 MAX_CONCURRENT_SETTING = "max_concurrent_runs"
 GONE_AFTER_RESTART = "the app restarted and the training process was gone"
-# Where a resumable training state lives (run-folder contract).
-RESUME_CHECKPOINT = Path("checkpoint") / "last"
 # A deleted run folder is renamed to this prefix first, then removed in the background.
 TRASH_PREFIX = ".deleting-"
 
@@ -162,7 +161,7 @@ class Supervisor:
             if status not in (FAILED, STOPPED):
                 raise RunError(f"experiment {experiment_id} is {status}; only Failed or Stopped runs "
                                "can be resumed")
-            if not (self._run_dir(experiment_id) / RESUME_CHECKPOINT).is_dir():
+            if not has_resume_checkpoint(self._run_dir(experiment_id)):
                 raise RunError(f"experiment {experiment_id} has no {RESUME_CHECKPOINT}/ to resume "
                                "from (it stopped before its first checkpoint); rerun it instead")
             self.submit(experiment_id, resume=True)

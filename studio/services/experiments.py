@@ -15,7 +15,7 @@ from studio import paths
 from studio.atomic_io import write_atomic
 from studio.datasets import DatasetError, load_profile
 from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml
-from studio.runner.run_folder_reader import TERMINAL_STATUSES, read_status
+from studio.runner.run_folder_reader import TERMINAL_STATUSES, has_resume_checkpoint, read_status
 from studio.store.records import new_id
 
 from .archive import build_archive
@@ -24,7 +24,6 @@ PRICE_SETTING = "price_per_gpu_hour"
 COPY, RERUN = "copy", "rerun"
 RESUMABLE_STATUSES = ("Failed", "Stopped")
 STOPPABLE_STATUSES = ("Queued", "Starting", "Training", "Validation")
-RESUME_CHECKPOINT = Path("checkpoint") / "last"
 # What a dataset profile's "suggested" block may fill in a new experiment (problem type first).
 SUGGESTED_KEYS = ("problem_type", "input_column", "output_column", "image_column", "system_column")
 
@@ -137,7 +136,7 @@ class ExperimentService:
 
     def can_resume(self, row: dict) -> bool:
         return row.get("status") in RESUMABLE_STATUSES and \
-            (self.run_dir(row["id"]) / RESUME_CHECKPOINT).is_dir()
+            has_resume_checkpoint(self.run_dir(row["id"]))
 
     def delete(self, experiment_ids: list[str]) -> int:
         """Delete experiments (running ones are stopped first); returns how many."""

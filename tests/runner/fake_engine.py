@@ -79,6 +79,7 @@ elif mode == "wait":
 elif mode in ("crash", "crash_after_checkpoint"):
     if mode == "crash_after_checkpoint":
         (run_dir / "checkpoint" / "last").mkdir(parents=True)
+        (run_dir / "checkpoint" / "last" / "state.json").write_text('{"step": 1}')
     print("Traceback (most recent call last):\n  File \"train.py\", line 1, in <module>\n"
           "ValueError: learning_rate must be positive", file=sys.stderr, flush=True)
     sys.exit(1)
