@@ -9,12 +9,14 @@ packed sequence carries no label, so no sequence is trained to predict the next 
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from training import packed_attention
 from training.text_samples import IGNORE_INDEX
 
 # Attention implementations whose masks honour packed position_ids (flex has no CPU backward).
@@ -70,36 +72,62 @@ def model_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: batch[k] for k in keys if k in batch}
 
 
-def forward_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def _accepts_logits_mask(model: torch.nn.Module) -> bool:
+    """Whether the model's forward projects only the positions of a boolean ``logits_to_keep`` mask.
+
+    transformers' own classes slice with ``modeling_utils.slice_logits_to_keep``, which takes a
+    [B, T] boolean mask; remote code may only know an int, so it gets full logits instead.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft wrapper
+    return (type(base).__module__.startswith("transformers.")
+            and "logits_to_keep" in inspect.signature(base.forward).parameters)
+
+
+def forward_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor], **extra) -> torch.Tensor:
+    """Logits [N, V] at the N positions whose next token carries a label, in row-major order.
+
+    Only those positions go through the vocabulary projection (prompt and padding tokens cost no
+    lm_head), so the logits line up with ``next_token_targets(batch)``.
+    """
+    keep = next_token_mask(batch["labels"])
+    if getattr(model.config, "_attn_implementation", None) == packed_attention.NAME and "attention_mask" not in batch:
+        extra["cu_seq_lens_q"] = packed_attention.sequence_boundaries(batch["position_ids"])
     # use_cache=False matters: transformers only reads packed sequence boundaries from
     # position_ids when there is no KV cache; with one, packed sequences attend to each other.
-    return model(**model_inputs(batch), use_cache=False).logits
+    if _accepts_logits_mask(model):
+        return model(**model_inputs(batch), **extra, use_cache=False, logits_to_keep=keep).logits
+    return model(**model_inputs(batch), **extra, use_cache=False).logits[keep]
 
 
-def token_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-position next-token loss (0 where unlabelled) and the mask of labelled positions, both [B, T-1]."""
-    shift_logits = logits[:, :-1].float()
-    shift_labels = labels[:, 1:]
-    losses = F.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
-                             ignore_index=IGNORE_INDEX, reduction="none").view_as(shift_labels)
-    return losses, shift_labels != IGNORE_INDEX
+def next_token_mask(labels: torch.Tensor) -> torch.Tensor:
+    """[B, T] bool: positions t whose next token t+1 has a label (the last position never does)."""
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
+    return keep
 
 
-def per_sample_sums(losses: torch.Tensor, mask: torch.Tensor, sample_ids: torch.Tensor,
+def next_token_targets(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(labels [N], sample ids [N]) of the labelled next tokens, aligned with ``forward_logits``."""
+    mask = batch["labels"][:, 1:] != IGNORE_INDEX
+    return batch["labels"][:, 1:][mask], batch["sample_ids"][:, 1:][mask]
+
+
+def token_losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Next-token cross-entropy [N] (in float32) of logits [N, V] against their labels [N]."""
+    return F.cross_entropy(logits.float(), labels, reduction="none")
+
+
+def per_sample_sums(losses: torch.Tensor, sample_ids: torch.Tensor,
                     n_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(sum of token losses, number of labelled tokens) per sample of the batch."""
-    ids = sample_ids[:, 1:].clamp(min=0).reshape(-1)
-    weights = mask.reshape(-1).to(losses.dtype)
-    sums = torch.zeros(n_samples, dtype=losses.dtype, device=losses.device).index_add(0, ids, losses.reshape(-1) * weights)
-    counts = torch.zeros(n_samples, dtype=losses.dtype, device=losses.device).index_add(0, ids, weights)
-    return sums, counts
+    zeros = torch.zeros(n_samples, dtype=losses.dtype, device=losses.device)
+    return zeros.index_add(0, sample_ids, losses), zeros.index_add(0, sample_ids, torch.ones_like(losses))
 
 
-def reduce_loss(losses: torch.Tensor, mask: torch.Tensor, sample_ids: torch.Tensor, n_samples: int,
-                kind: str) -> torch.Tensor:
+def reduce_loss(losses: torch.Tensor, sample_ids: torch.Tensor, n_samples: int, kind: str) -> torch.Tensor:
     """TokenAveragedCrossEntropy: mean over answer tokens of the batch; SampleAveraged: mean of sample means."""
     if kind == "SampleAveragedCrossEntropy":
-        sums, counts = per_sample_sums(losses, mask, sample_ids, n_samples)
+        sums, counts = per_sample_sums(losses, sample_ids, n_samples)
         has = counts > 0
         return (sums[has] / counts[has]).mean()
-    return (losses * mask).sum() / mask.sum().clamp(min=1)
+    return losses.sum() / max(1, losses.numel())

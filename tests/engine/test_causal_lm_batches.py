@@ -114,10 +114,10 @@ def test_packed_loss_equals_padded_loss(tiny_llama_dir, attn, kind):
         samples.append({"input_ids": ids, "labels": [IGNORE_INDEX] * (n // 3) + ids[n // 3:]})
 
     def loss_of(batch):
+        labels, sample_ids = batching.next_token_targets(batch)
         with torch.no_grad():
             logits = batching.forward_logits(model, batch)
-        losses, mask = batching.token_losses(logits, batch["labels"])
-        return batching.reduce_loss(losses, mask, batch["sample_ids"], len(samples), kind).item()
+        return batching.reduce_loss(batching.token_losses(logits, labels), sample_ids, len(samples), kind).item()
 
     packed = batching.collate_packed(samples)
     assert packed["input_ids"].shape == (1, 59) and "attention_mask" not in packed
@@ -127,3 +127,82 @@ def test_packed_loss_equals_padded_loss(tiny_llama_dir, attn, kind):
     # Without restarting positions the sequences would see each other: the check above can fail.
     leaky = dict(packed, position_ids=torch.arange(59).unsqueeze(0))
     assert abs(loss_of(leaky) - loss_of(packed)) > 3e-4
+
+
+def _full_logits_loss(model, batch, n_samples, kind):
+    """The loss from every position's logits (vocabulary projection of prompt tokens included)."""
+    logits = model(**batching.model_inputs(batch), use_cache=False).logits[:, :-1].float()
+    labels = batch["labels"][:, 1:]
+    losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, ignore_index=IGNORE_INDEX,
+                                               reduction="none")
+    mask = labels != IGNORE_INDEX
+    if kind == "TokenAveragedCrossEntropy":
+        return (losses * mask).sum() / mask.sum()
+    ids = batch["sample_ids"][:, 1:].clamp(min=0)
+    sums = torch.zeros(n_samples).index_add(0, ids.reshape(-1), (losses * mask).reshape(-1))
+    counts = torch.zeros(n_samples).index_add(0, ids.reshape(-1), mask.reshape(-1).float())
+    return (sums[counts > 0] / counts[counts > 0]).mean()
+
+
+@pytest.mark.parametrize("mode", ["lora", "full"])
+@pytest.mark.parametrize("kind", ["TokenAveragedCrossEntropy", "SampleAveragedCrossEntropy"])
+def test_answer_only_logits_give_the_full_logits_loss_and_gradients(tiny_llama_dir, mode, kind):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, attn_implementation="sdpa")
+    if mode == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+        for name, param in model.named_parameters():  # non-zero B so LoRA gradients flow everywhere
+            if "lora_B" in name:
+                torch.nn.init.normal_(param, std=0.02)
+    assert batching._accepts_logits_mask(model)  # the projection really is restricted to answer positions
+    g = torch.Generator().manual_seed(1)
+    samples = []
+    for n, n_prompt in ((5, 2), (21, 15), (12, 11), (30, 10)):
+        ids = torch.randint(2, 300, (n,), generator=g).tolist()
+        samples.append({"input_ids": ids, "labels": [IGNORE_INDEX] * n_prompt + ids[n_prompt:]})
+    batches = [batching.collate_packed(samples)] + [
+        batching.collate_padded(samples, pad_id=0, side=side, quantile=1.0, max_length=64) for side in ("left", "right")]
+    params = [p for p in model.parameters() if p.requires_grad]
+    for batch in batches:
+        labels, sample_ids = batching.next_token_targets(batch)
+        logits = batching.forward_logits(model, batch)
+        assert logits.shape[0] == labels.numel() == 3 + 6 + 1 + 20  # the answer tokens only
+        ours = batching.reduce_loss(batching.token_losses(logits, labels), sample_ids, len(samples), kind)
+        ours_grads = torch.autograd.grad(ours, params)
+        reference = _full_logits_loss(model, batch, len(samples), kind)
+        reference_grads = torch.autograd.grad(reference, params)
+        assert abs(ours.item() - reference.item()) < 1e-5
+        for a, b in zip(ours_grads, reference_grads):
+            assert torch.allclose(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_packed_sdpa_equals_masked_sdpa_and_keeps_sequences_apart(tiny_llama_dir):
+    from transformers import AutoModelForCausalLM
+
+    from training import packed_attention
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, attn_implementation="sdpa")
+    g = torch.Generator().manual_seed(2)
+    samples = []
+    for n in (4, 19, 1, 11):
+        ids = torch.randint(2, 300, (n,), generator=g).tolist()
+        samples.append({"input_ids": ids, "labels": [IGNORE_INDEX] + ids[1:]})
+    packed = batching.collate_packed(samples)
+    padded = batching.collate_padded(samples, pad_id=0, side="left", quantile=1.0, max_length=64)
+    masked = model(**batching.model_inputs(packed), use_cache=False).logits
+    masked_grad = torch.autograd.grad(masked.square().mean(), model.model.layers[0].self_attn.q_proj.weight)[0]
+    model.set_attn_implementation(packed_attention.NAME)
+    bounds = packed_attention.sequence_boundaries(packed["position_ids"])
+    assert bounds.tolist() == [0, 4, 23, 24, 35]
+    ours = model(**batching.model_inputs(packed), use_cache=False, cu_seq_lens_q=bounds).logits
+    ours_grad = torch.autograd.grad(ours.square().mean(), model.model.layers[0].self_attn.q_proj.weight)[0]
+    assert torch.allclose(ours, masked, atol=1e-5) and torch.allclose(ours_grad, masked_grad, atol=1e-6, rtol=1e-4)
+    # Without boundaries (padded batches, generation) it is plain sdpa with its mask.
+    assert torch.allclose(model(**batching.model_inputs(padded), use_cache=False).logits[0, -4:], masked[0, :4],
+                          atol=1e-5)
+    # One sequence over the whole row would let the later sequences see the earlier ones.
+    leaky = model(**batching.model_inputs(packed), use_cache=False, cu_seq_lens_q=torch.tensor([0, 35])).logits
+    assert (leaky[0, 4:] - masked[0, 4:]).abs().max() > 1e-3

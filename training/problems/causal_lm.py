@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from studio.config.problem_types import LLM_JUDGE
-from training import batching
+from training import batching, packed_attention
 from training.data import check_columns
 from training.metrics import text as text_metrics
 from training.modeling import backbone_config, max_positions
@@ -83,7 +83,12 @@ class CausalLMProblem(Problem):
         model = AutoModelForCausalLM.from_pretrained(cfg.llm_backbone, config=self.config or backbone_config(cfg),
                                                      **load_kwargs)
         self.packing = self._packing_supported(model)
-        self.logs.train("batches: padding-free packing (sequences concatenated, positions restart per sequence)"
+        per_sequence = self.packing and model.config._attn_implementation == "sdpa"
+        if per_sequence:
+            # the same sdpa kernels, run per packed sequence instead of over a block-diagonal mask
+            model.set_attn_implementation(packed_attention.NAME)
+        self.logs.train("batches: padding-free packing (sequences concatenated, positions restart per sequence"
+                        + (", attention computed per sequence)" if per_sequence else ")")
                         if self.packing else
                         f"batches: padded to the {cfg.tokenizer.padding_quantile:g} length quantile, "
                         f"{cfg.tokenizer.padding_side} side")
@@ -98,14 +103,16 @@ class CausalLMProblem(Problem):
                 and "position_ids" in inspect.signature(model.forward).parameters)
 
     def forward_losses(self, model, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss [N], sample id [N]) of every labelled next token of the batch."""
+        labels, sample_ids = batching.next_token_targets(batch)
         with self.autocast():
             logits = batching.forward_logits(model, batch)
-        return batching.token_losses(logits, batch["labels"])
+        return batching.token_losses(logits, labels), sample_ids
 
     def training_loss(self, model, batch) -> torch.Tensor:
-        losses, mask = self.forward_losses(model, batch)
+        losses, sample_ids = self.forward_losses(model, batch)
         n = int(batch["sample_ids"].max()) + 1
-        return batching.reduce_loss(losses, mask, batch["sample_ids"], n, self.cfg.training.loss_function)
+        return batching.reduce_loss(losses, sample_ids, n, self.cfg.training.loss_function)
 
     # ---- evaluation ---------------------------------------------------------------------
     @torch.no_grad()
@@ -116,8 +123,8 @@ class CausalLMProblem(Problem):
         for start in range(0, len(self.validation_dataset), bs):
             chunk = self.validation_dataset[start:start + bs]
             batch = {k: v.to(self.device) for k, v in self.collate(chunk).items()}
-            losses, mask = self.forward_losses(model, batch)
-            s, c = batching.per_sample_sums(losses, mask, batch["sample_ids"], len(chunk))
+            losses, sample_ids = self.forward_losses(model, batch)
+            s, c = batching.per_sample_sums(losses, sample_ids, len(chunk))
             sums += s.tolist()
             counts += c.tolist()
             report(min(1.0, (start + bs) / len(self.validation_dataset)) * 0.5)

@@ -118,9 +118,10 @@ class MultimodalProblem(CausalLMProblem):
     def forward_losses(self, model, batch) -> tuple[torch.Tensor, torch.Tensor]:
         images = {k: v for k, v in batch.items() if k not in ("input_ids", "labels", "attention_mask",
                                                                "position_ids", "sample_ids")}
+        labels, sample_ids = batching.next_token_targets(batch)
         with self.autocast():
-            logits = model(**batching.model_inputs(batch), **images, use_cache=False).logits
-        return batching.token_losses(logits, batch["labels"])
+            logits = batching.forward_logits(model, batch, **images)
+        return batching.token_losses(logits, labels), sample_ids
 
     def generation_inputs(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         return self.image_inputs(samples)
