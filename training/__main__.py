@@ -2,7 +2,8 @@
 
 Reads RUN_DIR/config.yaml, trains, and leaves the run-folder contract behind (see
 docs/engine.md). Exit code 0 = Completed, 1 = Failed (reason in status.json, traceback
-in system.log), 143 = Stopped by SIGTERM.
+in system.log), 143 = Stopped by SIGTERM. A user error (invalid config, missing column, model
+that cannot be loaded) prints its message only; a traceback is kept for the unexpected.
 """
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ import sys
 import traceback
 from pathlib import Path
 
-from studio.config import ConfigError
-from training.errors import RunError, StopRequested
-from training.recipe import FinetuneRecipe
+from studio.library_noise import silence_library_noise
+
+silence_library_noise()  # before the recipe's imports pull in bitsandbytes
+
+from studio.config import ConfigError  # noqa: E402
+from training.errors import RunError, StopRequested  # noqa: E402
+from training.recipe import FinetuneRecipe  # noqa: E402
 from training.run_folder import RunLogs, StatusWriter
 
 EXIT_FAILED, EXIT_STOPPED = 1, 143
@@ -32,6 +37,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if bool(args.config) != bool(args.out) or bool(args.run_dir) == bool(args.out):
         parser.error("give either RUN_DIR or --config FILE --out RUN_DIR")
     return args
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """A mistake the message alone explains: its traceback would only bury the message."""
+    return isinstance(exc, (ConfigError, RunError))
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -66,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_STOPPED
     except BaseException as exc:  # every failure ends as status Failed with a one-line reason
         reason = failure_reason(exc)
-        logs.error("run failed:\n" + traceback.format_exc())
+        if not is_user_error(exc):
+            logs.error("run failed:\n" + traceback.format_exc())
         logs.train(f"run failed: {reason}")
         status.update("Failed", stage="failed", error=reason)
         return EXIT_FAILED

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -80,12 +81,19 @@ class MetricsWriter:
 
 
 class RunLogs:
-    """train.log for the user, system.log for the infrastructure; both also echo to stderr."""
+    """train.log for the user, system.log for the infrastructure; both also echo to stderr.
+
+    The runner points the engine's stderr at system.log (to keep crashes and library output):
+    then nothing is echoed, or every line would land in system.log twice.
+    """
 
     def __init__(self, run_dir: Path, *, echo: bool = True):
         run_dir = Path(run_dir)
+        system_log = run_dir / "system.log"
+        system_log.touch()
+        echo = echo and not _stderr_is(system_log)
         self._train = _file_logger(f"studio.train.{id(self)}", run_dir / "train.log", echo)
-        self._system = _file_logger(f"studio.system.{id(self)}", run_dir / "system.log", echo)
+        self._system = _file_logger(f"studio.system.{id(self)}", system_log, echo)
 
     def train(self, message: str) -> None:
         self._train.info(message)
@@ -114,6 +122,14 @@ class RunLogs:
                 handler.flush()
                 handler.close()
                 logger.removeHandler(handler)
+
+
+def _stderr_is(path: Path) -> bool:
+    try:
+        stderr, target = os.fstat(sys.stderr.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no stderr, or one without a file (pytest capture)
+        return False
+    return (stderr.st_dev, stderr.st_ino) == (target.st_dev, target.st_ino)
 
 
 def _file_logger(name: str, path: Path, echo: bool) -> logging.Logger:

@@ -105,7 +105,9 @@ def test_missing_column_fails_with_a_clear_reason(tiny_llama_dir, toy_csv, tmp_p
     assert proc.returncode == 1
     assert status["status"] == "Failed"
     assert "'question'" in status["error"] and "available columns: input, output" in status["error"]
-    assert "Traceback" in (run_dir / "system.log").read_text()
+    # A user error is its message, not a traceback (in the CLI's output and in the logs).
+    assert "'question'" in proc.stderr and "Traceback" not in proc.stderr
+    assert "Traceback" not in (run_dir / "system.log").read_text()
 
 
 def test_sigterm_stops_and_resume_continues_from_the_last_checkpoint(tiny_llama_dir, tmp_path):
