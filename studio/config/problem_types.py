@@ -69,3 +69,27 @@ LOSS_FUNCTIONS = {
     IMAGE_CLASSIFICATION: ["CrossEntropy", "BinaryCrossEntropy", "FocalLoss"],
     OBJECT_DETECTION: ["DETRLoss"],
 }
+
+# What a checkpoint's config.json "architectures" say it fits, by class-name ending (first match).
+ARCHITECTURE_FITS = (
+    ("ForCausalLM", (CAUSAL_LM, CLASSIFICATION_LM)),
+    ("LMHeadModel", (CAUSAL_LM, CLASSIFICATION_LM)),
+    ("ForSequenceClassification", (CLASSIFICATION_LM,)),
+    ("ForImageClassification", (IMAGE_CLASSIFICATION,)),
+    ("ForObjectDetection", (OBJECT_DETECTION,)),
+    ("ForImageTextToText", (MULTIMODAL,)),
+    ("ForVision2Seq", (MULTIMODAL,)),
+)
+VISION_LANGUAGE_SUFFIX = "ForConditionalGeneration"  # multimodal when the config has a vision part
+
+
+def problem_types_of_checkpoint(model_config: dict) -> tuple[str, ...] | None:
+    """The problem types a model's config.json fits, from its architectures; None when it does not say."""
+    fits: list[str] = []
+    for name in model_config.get("architectures") or []:
+        name = str(name)
+        found = next((types for suffix, types in ARCHITECTURE_FITS if name.endswith(suffix)), ())
+        if not found and name.endswith(VISION_LANGUAGE_SUFFIX) and "vision_config" in model_config:
+            found = (MULTIMODAL,)
+        fits += [t for t in found if t not in fits]
+    return tuple(t for t in PROBLEM_TYPES if t in fits) or None

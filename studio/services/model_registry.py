@@ -1,10 +1,20 @@
-"""The models the New Experiment dialog offers: assets/models.yaml plus an admin's STUDIO_HOME/models.yaml."""
+"""The models the New Experiment dialog offers: assets/models.yaml plus an admin's STUDIO_HOME/models.yaml.
+
+Each entry says which problem types the model fits. An entry without ``problem_types`` gets
+them from the model's own config.json (its ``architectures``) when that is on this machine (a
+local folder, or the Hugging Face cache); only a model that says nothing fits every type.
+"""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from studio.config.problem_types import PROBLEM_TYPES, problem_types_of_checkpoint
+
+from .model_availability import local_config
 
 BUILTIN_REGISTRY = Path(__file__).resolve().parents[2] / "assets" / "models.yaml"
 ADMIN_REGISTRY_NAME = "models.yaml"
@@ -52,10 +62,30 @@ def _read(path: Path) -> list[RegisteredModel]:
             entry = {"id": entry}
         if not isinstance(entry, dict) or not str(entry.get("id", "")).strip():
             raise RegistryError(f"{path}: models[{index}] needs an 'id' (a Hub id or a local folder)")
+        model_id = str(entry["id"]).strip()
         types = entry.get("problem_types")
+        if types:
+            if isinstance(types, str):
+                types = [types]
+            unknown = [t for t in types if t not in PROBLEM_TYPES] if isinstance(types, list) else [types]
+            if unknown:
+                raise RegistryError(f"{path}: models[{index}] ({model_id}): unknown problem type "
+                                    f"{unknown[0]!r}; choose from {', '.join(PROBLEM_TYPES)}")
         out.append(RegisteredModel(
-            id=str(entry["id"]).strip(),
+            id=model_id,
             family=str(entry.get("family", "")),
-            problem_types=tuple(types) if types else None,
+            problem_types=tuple(types) if types else inferred_problem_types(model_id),
         ))
     return out
+
+
+def inferred_problem_types(model_id: str) -> tuple[str, ...] | None:
+    """What the model's config.json says it fits, when that file is on this machine."""
+    path = local_config(model_id)
+    if path is None:
+        return None
+    try:
+        model_config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return problem_types_of_checkpoint(model_config) if isinstance(model_config, dict) else None

@@ -11,6 +11,7 @@ import gradio as gr
 
 from studio.config import ConfigError
 from studio.config.problem_types import DEFAULT_METRICS, LABELS, NOT_DEPLOYABLE_REASON, OBJECT_DETECTION
+from studio.services.model_availability import backbone_error, check_model, first_loadable
 from studio.services.model_registry import choices_for
 from studio.ui import config_form as form
 from studio.ui.class_count import num_classes_hint
@@ -107,15 +108,31 @@ def build(ctx) -> dict:
         problem_type = form.get_value(data, form.PROBLEM_TYPE_FIELD, form.field_by_path("problem_type").default)
         return form.fit_backbone(data, choices_for(models, problem_type), {m.id for m in models})
 
+    def prefer_loadable(data: dict) -> dict:
+        """On open, a registered model this machine cannot load gives way to one it can (offline)."""
+        models = ctx.models()
+        current = form.get_value(data, form.BACKBONE_FIELD, form.field_by_path(form.BACKBONE_FIELD).default)
+        if current not in {m.id for m in models} or check_model(current).loadable:
+            return data
+        problem_type = form.get_value(data, form.PROBLEM_TYPE_FIELD, form.field_by_path("problem_type").default)
+        usable = first_loadable(choices_for(models, problem_type))
+        return form.set_value(data, form.BACKBONE_FIELD, usable, form.field_by_path(form.BACKBONE_FIELD).default) \
+            if usable else data
+
     def check(data: dict) -> list[str]:
         try:
-            ctx.experiments.validate(data)
+            config = ctx.experiments.validate(data)
         except ConfigError as exc:
             return exc.errors
-        return []
+        problem = backbone_error(config.llm_backbone, config.environment.huggingface_branch)
+        return [problem] if problem else []
 
-    def status(errors_list: list[str]) -> list:
-        return [errors_html(errors_list), gr.update(interactive=not errors_list)]
+    def status(errors_list: list[str], data: dict | None = None) -> list:
+        note = None
+        if not errors_list and data is not None:
+            model = form.get_value(data, form.BACKBONE_FIELD, form.field_by_path(form.BACKBONE_FIELD).default)
+            note = "Model: " + check_model(model, form.get_value(data, "environment.huggingface_branch")).message
+        return [errors_html(errors_list, note), gr.update(interactive=not errors_list)]
 
     def on_fields(*values):
         *values, yaml_text = values
@@ -135,25 +152,25 @@ def build(ctx) -> dict:
         same = previous == fitted
         # Values go back to the fields only when the dialog itself changed some (guesses, model).
         refill = bool(chosen) or fitted != data
-        return render(fitted, with_values=refill) + [gr.skip() if same else text] + status(check(fitted))
+        return render(fitted, with_values=refill) + [gr.skip() if same else text] + status(check(fitted), fitted)
 
     def on_yaml(yaml_text):
         try:
             data = form.parse_yaml(yaml_text)
         except ConfigError as exc:
             return [gr.skip()] * len(form_outputs) + status(exc.errors)
-        return render(data, with_values=True) + status(check(data))
+        return render(data, with_values=True) + status(check(data), data)
 
     def open_values(yaml_text: str = "", source_id: str | None = None, link: str | None = None,
                     heading: str = "## New Experiment") -> list:
         """Outputs of ``open_outputs`` that show the dialog filled from ``yaml_text``."""
         try:
-            data = fit_backbone(form.parse_yaml(yaml_text))
+            data = prefer_loadable(fit_backbone(form.parse_yaml(yaml_text)))
             errs, shown_yaml = check(data), form.dump_overrides(data)
         except ConfigError as exc:
             data, errs, shown_yaml = {}, exc.errors, yaml_text
         return [gr.update(visible=True), heading] + render(data, with_values=True) + \
-            [shown_yaml] + status(errs) + [source_id, link]
+            [shown_yaml] + status(errs, data) + [source_id, link]
 
     def on_reset(yaml_text):
         # The dataset is what the dialog was opened for, not a setting: it survives a reset.
@@ -162,7 +179,8 @@ def build(ctx) -> dict:
         except ConfigError:
             dataset_id = None
         data = {"dataset": {"train_dataset_id": dataset_id}} if dataset_id else {}
-        return render(data, with_values=True) + [form.dump_overrides(data)] + status(check(data))
+        data = prefer_loadable(data)
+        return render(data, with_values=True) + [form.dump_overrides(data)] + status(check(data), data)
 
     def on_start(*values):
         *values, yaml_text, source_id, link = values
@@ -173,6 +191,11 @@ def build(ctx) -> dict:
                 # An edit is still travelling between the form and the YAML editor: starting now
                 # could run settings the user does not see. The pending sync re-enables Start.
                 return [gr.skip()] + status([UNSYNCED]) + [""]
+            unloadable = backbone_error(form.get_value(data, form.BACKBONE_FIELD,
+                                                       form.field_by_path(form.BACKBONE_FIELD).default),
+                                        form.get_value(data, "environment.huggingface_branch"))
+            if unloadable:  # an offline machine and a Hub model: the run would fail after its start-up
+                return [gr.skip()] + status([unloadable]) + [""]
             row = ctx.experiments.create(data, project_id(), source_id=source_id, connection=link)
         except ConfigError as exc:
             return [gr.skip()] + status(exc.errors) + [""]
@@ -201,9 +224,10 @@ def build(ctx) -> dict:
     }
 
 
-def errors_html(errors: list[str]) -> str:
+def errors_html(errors: list[str], note: str | None = None) -> str:
     if not errors:
-        return "<div class='config-ok'>✓ The configuration is valid.</div>"
+        detail = f"<div class='studio-muted' id='model-availability'>{html.escape(note)}</div>" if note else ""
+        return f"<div class='config-ok'>✓ The configuration is valid.{detail}</div>"
     items = []
     for error in errors:
         path, sep, message = error.partition(": ")
