@@ -1,11 +1,13 @@
 """ExperimentConfig: the whole experiment, its cross-field rules, and field introspection."""
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
+from .errors import short_repr
 from .problem_types import (
     CAUSAL_LM, IMAGE_CLASSIFICATION, LLM_JUDGE, LOSS_FUNCTIONS, METRICS, PROBLEM_TYPES,
 )
@@ -18,7 +20,7 @@ ProblemType = Literal[tuple(PROBLEM_TYPES)]  # type: ignore[valid-type]
 
 
 class ExperimentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     experiment_name: str = TOP_LEVEL["experiment_name"]
     problem_type: ProblemType = TOP_LEVEL["problem_type"]  # type: ignore[valid-type]
@@ -51,8 +53,8 @@ class ExperimentConfig(BaseModel):
             errors.append("dataset.train_dataset_id: choose a train dataset")
         for metric in pr.metrics or []:
             if metric not in METRICS[pt]:
-                errors.append(
-                    f"prediction.metrics: {metric!r} is not a metric of {pt}; choose from {', '.join(METRICS[pt])}")
+                errors.append(f"prediction.metrics: {short_repr(metric)} is not a metric of {pt}; "
+                              f"choose from {', '.join(METRICS[pt])}")
         if pr.metrics is not None and not pr.metrics:
             errors.append("prediction.metrics: choose at least one metric (or null for the defaults)")
         if LLM_JUDGE in (pr.metrics or []):
@@ -62,7 +64,7 @@ class ExperimentConfig(BaseModel):
                 errors.append("training.llm_judge_prompt_template: must contain {PREDICTED_TEXT}")
         if tr.loss_function is not None and tr.loss_function not in LOSS_FUNCTIONS[pt]:
             errors.append(
-                f"training.loss_function: unknown loss {tr.loss_function!r} for {pt}; "
+                f"training.loss_function: unknown loss {short_repr(tr.loss_function)} for {pt}; "
                 f"choose from {', '.join(LOSS_FUNCTIONS[pt])}")
         if pt != IMAGE_CLASSIFICATION:
             for name in ("image_augmentation_pipeline", "image_resolution"):
@@ -77,14 +79,37 @@ class ExperimentConfig(BaseModel):
         return errors
 
 
-def _json_object_error(path: str, text: str) -> list[str]:
-    import json
+MAX_KWARGS_CHARS = 10_000
+MAX_KWARGS_DEPTH = 10
 
+
+def _json_object_error(path: str, text: str) -> list[str]:
+    text = text or "{}"
+    if len(text) > MAX_KWARGS_CHARS:
+        return [f"{path}: {len(text):,} characters; keyword arguments fit in {MAX_KWARGS_CHARS:,}"]
     try:
-        value = json.loads(text or "{}")
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         return [f"{path}: not valid JSON ({exc.msg} at column {exc.colno})"]
-    return [] if isinstance(value, dict) else [f"{path}: must be a JSON object like {{\"key\": value}}"]
+    except RecursionError:
+        return [f"{path}: nested deeper than {MAX_KWARGS_DEPTH} levels"]
+    except ValueError:  # json.loads refuses integers over Python's 4,300-digit limit
+        return [f"{path}: holds a number too long to read (over 4,300 digits)"]
+    if not isinstance(value, dict):
+        return [f"{path}: must be a JSON object like {{\"key\": value}}"]
+    if _depth(value) > MAX_KWARGS_DEPTH:
+        return [f"{path}: nested deeper than {MAX_KWARGS_DEPTH} levels"]
+    return []
+
+
+def _depth(value: Any) -> int:
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def iter_fields() -> Iterator[tuple[str, FieldInfo]]:

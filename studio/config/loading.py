@@ -4,11 +4,11 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import ConfigError
+from .errors import MAX_ERRORS, ConfigError, short_repr
 from .experiment import ExperimentConfig, iter_fields
+from .yaml_input import dump_yaml_text, parse_yaml_text
 
 
 def load_yaml(text: str) -> ExperimentConfig:
@@ -17,13 +17,9 @@ def load_yaml(text: str) -> ExperimentConfig:
 
 
 def parse_overrides(text: str) -> dict[str, Any]:
-    """The mapping a user YAML holds (not yet validated); ConfigError when it does not parse."""
-    try:
-        data = yaml.safe_load(text) if text and text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([f"YAML: cannot parse{where}: {getattr(exc, 'problem', exc)}"]) from None
+    """The mapping a user YAML holds (not yet validated); ConfigError when it does not parse
+    or breaks the bounds of ``yaml_input`` (aliases, size, depth, key count)."""
+    data = parse_yaml_text(text)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -33,8 +29,11 @@ def parse_overrides(text: str) -> dict[str, Any]:
 
 def from_dict(data: dict[str, Any], *, check_rules: bool = True) -> ExperimentConfig:
     """Validate ``data``; unknown keys, bad values and broken rules are all reported together."""
-    errors = unknown_key_errors(data)
-    data = _without(data, {e.split(":")[0] for e in errors})
+    if not isinstance(data, dict):
+        raise ConfigError(["the configuration must be a mapping of keys to values"])
+    problems = _key_problems(data)
+    errors = [message for _, message in problems]
+    data = _without(data, {where for where, _ in problems})
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as exc:
@@ -52,20 +51,21 @@ def from_dict(data: dict[str, Any], *, check_rules: bool = True) -> ExperimentCo
     return config
 
 
-def _without(data: dict[str, Any], paths: set[str]) -> dict[str, Any]:
+def _without(data: dict[str, Any], paths: set) -> dict[str, Any]:
+    """``data`` less the keys named in ``paths``: dotted texts or (key,) / (section, key) tuples."""
     out = {}
     for key, value in data.items():
-        if key in paths:
+        if key in paths or (key,) in paths:
             continue
         if isinstance(value, dict):
-            value = {k: v for k, v in value.items() if f"{key}.{k}" not in paths}
+            value = {k: v for k, v in value.items() if f"{key}.{k}" not in paths and (key, k) not in paths}
         out[key] = value
     return out
 
 
 def dump_yaml(config: ExperimentConfig) -> str:
     """The full config as YAML; load_yaml(dump_yaml(x)) == x."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100)
+    return dump_yaml_text(config.model_dump(mode="json"))
 
 
 def overrides(config: ExperimentConfig) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def overrides(config: ExperimentConfig) -> dict[str, Any]:
 
 def overrides_yaml(config: ExperimentConfig) -> str:
     data = overrides(config)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100) if data else ""
+    return dump_yaml_text(data) if data else ""
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -100,27 +100,41 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def unknown_key_errors(data: dict[str, Any]) -> list[str]:
+    return [message for _, message in _key_problems(data)]
+
+
+def _key_problems(data: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """(where, message) for each key that is not in the schema; ``where`` holds the keys themselves."""
     valid = [path for path, _ in iter_fields()]
     sections = {name for name, info in ExperimentConfig.model_fields.items()
                 if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)}
-    errors = []
+    problems = []
     for key, value in data.items():
         if key in sections:
             if value is None:
                 continue
             if not isinstance(value, dict):
-                errors.append(f"{key}: must be a mapping of keys to values")
+                problems.append(((key,), f"{key}: must be a mapping of keys to values (got {short_repr(value)})"))
                 continue
             for sub in value:
                 path = f"{key}.{sub}"
                 if path not in valid:
-                    errors.append(_unknown(path, valid))
+                    problems.append(((key, sub), _unknown(path, valid, hint=len(problems) < MAX_ERRORS)))
         elif key not in valid:
-            errors.append(_unknown(str(key), valid))
-    return errors
+            problems.append(((key,), _unknown(str(key), valid, hint=len(problems) < MAX_ERRORS)))
+    return problems
 
 
-def _unknown(path: str, valid: list[str]) -> str:
+# Longer than any schema name: a closest-key search on it would only cost time.
+_MAX_KEY_CHARS = 80
+
+
+def _unknown(path: str, valid: list[str], hint: bool = True) -> str:
+    """The unknown-key message; ``hint`` searches the closest valid key (for the errors that are shown)."""
+    if len(path) > _MAX_KEY_CHARS:
+        return f"{path[:_MAX_KEY_CHARS]}…: unknown key"
+    if not hint:
+        return f"{path}: unknown key"
     leaf_matches = [v for v in valid if v.split(".")[-1] == path.split(".")[-1]]
     close = leaf_matches or difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
     if not close:
@@ -143,4 +157,4 @@ def _describe(err: dict[str, Any]) -> str:
     msg = err["msg"]
     if err["type"] == "literal_error":
         msg = "must be one of " + err["ctx"]["expected"]
-    return f"{path}: {msg} (got {err.get('input')!r})"
+    return f"{path}: {msg} (got {short_repr(err.get('input'))})"

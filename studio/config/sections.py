@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from .fields import setting
 from .problem_types import (
@@ -21,7 +21,9 @@ LORA_MODES = {"architecture.training_mode": ["lora", "qlora"]}
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: no setting means anything at inf or nan (a weight decay of inf
+    # would train to nan), so every float field of every section refuses them.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DatasetSettings(Section):
@@ -122,8 +124,8 @@ class TrainingSettings(Section):
         1.0e-05, "Learning rate for the layers in differential_learning_rate_layers.",
         label="Differential learning rate", ge=0.0)
     differential_learning_rate_layers: list[str] = setting(
-        list, "Layer names (substrings) trained at the differential learning rate; empty = off.",
-        label="Differential learning rate layers")
+        list, "Comma-separated layer names (substrings) trained at the differential learning rate "
+        "(a YAML list works too); empty = off.", label="Differential learning rate layers")
     gradient_clip: float = setting(0.0, "Maximum gradient norm; 0 disables clipping.", label="Gradient clip", ge=0.0)
     weight_decay: float = setting(0.0, "L2 regularization coefficient.", label="Weight decay", ge=0.0)
     warmup_epochs: float = setting(
@@ -167,6 +169,12 @@ class TrainingSettings(Section):
                               dialog=True, problem_types=[IMAGE_CLASSIFICATION])
     use_cutmix: bool = setting(False, "Paste a patch of one image into another and mix labels by area.",
                                label="Use CutMix", dialog=True, problem_types=[IMAGE_CLASSIFICATION])
+    @field_validator("differential_learning_rate_layers", mode="before")
+    @classmethod
+    def _layers_from_comma_text(cls, value):
+        # The spec writes this setting as comma-separated text ("head, layers.11").
+        return [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value
+
     llm_judge_model: str = setting(
         "gpt-5-mini", "Model that scores outputs for the LLM-as-a-Judge metric.", label="LLM judge model",
         dialog=True, problem_types=[CAUSAL_LM], show_when={"prediction.metrics": [LLM_JUDGE]})

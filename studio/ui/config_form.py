@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from studio.config import ConfigError, ExperimentConfig, field_meta, from_dict, iter_fields, parse_overrides
 from studio.config.problem_types import METRICS
+from studio.config.yaml_input import dump_yaml_text
 
 # Dropdown stand-in for a null choice (Gradio choices cannot be None).
 NULL_CHOICE = "(none)"
@@ -125,7 +124,7 @@ def parse_yaml(text: str) -> dict:
 
 
 def dump_overrides(data: dict) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100) if data else ""
+    return dump_yaml_text(data) if data else ""
 
 
 def validation_errors(data: dict) -> list[str]:

@@ -99,3 +99,11 @@ def test_resolve_keeps_explicit_values():
 
 def test_default_config_only_lacks_a_dataset():
     assert ExperimentConfig().rule_violations() == ["dataset.train_dataset_id: choose a train dataset"]
+
+
+def test_differential_layers_take_the_specs_comma_separated_form_or_a_list():
+    comma = load_yaml(BASE + "training:\n  differential_learning_rate_layers: 'head, layers.11 ,'\n")
+    listed = load_yaml(BASE + "training:\n  differential_learning_rate_layers: [head, layers.11]\n")
+    assert comma.training.differential_learning_rate_layers == ["head", "layers.11"] == \
+        listed.training.differential_learning_rate_layers
+    assert load_yaml(BASE + "training:\n  differential_learning_rate_layers: ''\n") == load_yaml(BASE)
