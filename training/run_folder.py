@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,35 +20,60 @@ from typing import Any
 from studio.atomic_io import write_json_atomic
 
 STATUSES = ("Queued", "Starting", "Training", "Validation", "Completed", "Failed", "Stopped")
+# How often status.json's "heartbeat" is refreshed; the runner fails a run whose heartbeat
+# is older than its hung-run timeout (minutes), so this only needs to be well below that.
+HEARTBEAT_EVERY_S = 10.0
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+def _now(timespec: str = "seconds") -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec=timespec)
 
 
 class StatusWriter:
-    """Owns status.json: every update rewrites it atomically with the fields the runner polls."""
+    """Owns status.json: every update rewrites it atomically with the fields the runner polls.
 
-    def __init__(self, run_dir: Path):
+    A daemon thread refreshes ``heartbeat`` every ``heartbeat_every_s``: a long step does
+    not stop it, a stopped or frozen process does, which is what the runner's hang check
+    looks for. It stops once a final status is written.
+    """
+
+    def __init__(self, run_dir: Path, heartbeat_every_s: float = HEARTBEAT_EVERY_S):
         self.path = Path(run_dir) / "status.json"
         self.state: dict[str, Any] = {
             "status": "Starting", "stage": "starting", "progress": 0.0, "pid": os.getpid(),
-            "started": _now(), "updated": _now(), "error": None,
+            "started": _now(), "updated": _now(), "heartbeat": _now("milliseconds"), "error": None,
         }
+        self._lock = threading.Lock()
+        self._ended = threading.Event()
+        if heartbeat_every_s > 0:
+            threading.Thread(target=self._beat, args=(heartbeat_every_s,), name="studio-heartbeat",
+                             daemon=True).start()
+
+    def _beat(self, every_s: float) -> None:
+        while not self._ended.wait(every_s):
+            with self._lock:
+                self.state["heartbeat"] = _now("milliseconds")
+                try:
+                    write_json_atomic(self.path, self.state)
+                except OSError:
+                    pass  # a full disk: the main thread's own write reports it
 
     def update(self, status: str | None = None, *, stage: str | None = None, progress: float | None = None,
                error: str | None = None) -> None:
-        if status is not None:
-            assert status in STATUSES, status
-            self.state["status"] = status
-        if stage is not None:
-            self.state["stage"] = stage
-        if progress is not None:
-            self.state["progress"] = round(min(max(float(progress), 0.0), 1.0), 4)
-        if error is not None:
-            self.state["error"] = " ".join(str(error).split())[:500]  # one line, bounded
-        self.state["updated"] = _now()
-        write_json_atomic(self.path, self.state)
+        with self._lock:
+            if status is not None:
+                assert status in STATUSES, status
+                self.state["status"] = status
+                if status in ("Completed", "Failed", "Stopped"):
+                    self._ended.set()
+            if stage is not None:
+                self.state["stage"] = stage
+            if progress is not None:
+                self.state["progress"] = round(min(max(float(progress), 0.0), 1.0), 4)
+            if error is not None:
+                self.state["error"] = " ".join(str(error).split())[:500]  # one line, bounded
+            self.state["updated"], self.state["heartbeat"] = _now(), _now("milliseconds")
+            write_json_atomic(self.path, self.state)
 
 
 class MetricsWriter:

@@ -112,7 +112,7 @@ def tail_log(path: str | os.PathLike, lines: int = 200, max_bytes: int = 1 << 20
                 handle.seek(position)
                 data = handle.read(step) + data
                 block *= 2
-    except FileNotFoundError:
+    except OSError:  # missing, or a folder the disk or its permissions took away: nothing to show
         return ""
     text = data.decode("utf-8", errors="replace")
     kept = text.splitlines()

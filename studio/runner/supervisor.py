@@ -23,7 +23,6 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -33,21 +32,25 @@ import yaml
 from studio import paths
 from studio.atomic_io import write_json_atomic
 from studio.config.problem_types import DEFAULT_METRICS
+from studio.config.runner_settings import HUNG_RUN_TIMEOUT_MINUTES, HUNG_WARNING_FRACTION, MAX_CONCURRENT_RUNS
 from studio.process_group import group_leader, kill_group, signal_group
 from studio.services.judge_endpoint import judge_environment
 from studio.store import NotFoundError
 
 from .errors import RunError
-from .failure_reason import exit_description, failure_reason
+from .failure_reason import (exit_description, failure_reason, last_log_lines, rank_killed_by_signal,
+                             storage_reason)
 from .gpu_inventory import detect_gpus
+from .kill_cause import describe_signal_death, oom_kill_count
 from .run_folder_reader import (ACTIVE_STATUSES, RESUME_CHECKPOINT, SYSTEM_LOG, TERMINAL_STATUSES,
                                 has_resume_checkpoint, read_final_metrics,
                                 read_status)
+from .timestamps import epoch as _epoch, iso as _iso
 
 log = logging.getLogger(__name__)
 
 QUEUED, STARTING, STOPPED, FAILED, COMPLETED = "Queued", "Starting", "Stopped", "Failed", "Completed"
-MAX_CONCURRENT_SETTING = "max_concurrent_runs"
+MAX_CONCURRENT_SETTING = MAX_CONCURRENT_RUNS.key
 GONE_AFTER_RESTART = "the app restarted and the training process was gone"
 # A deleted run folder is renamed to this prefix first, then removed in the background.
 TRASH_PREFIX = ".deleting-"
@@ -72,6 +75,10 @@ class _LiveRun:
     delete_when_done: bool = False
     mirrored: dict = field(default_factory=dict)  # what the store last got from status.json
     last_write: float = 0.0
+    oom_kills_at_start: int | None = None  # the memory cgroup's count, to tell an OOM kill
+    hang_warned: bool = False
+    hung_reason: str | None = None  # set when the runner killed it for a stale heartbeat
+    final_changes: dict | None = None  # decided but not yet stored: retried on the next tick
 
 
 class Supervisor:
@@ -143,7 +150,7 @@ class Supervisor:
             self._update(experiment_id, {
                 "status": QUEUED, "stage": "waiting for a free slot", "progress": 0.0, "error": None,
                 "error_log": None, "queued_at": _iso(time.time(), "microseconds"), "resume": resume, "pid": None,
-                "finished": None,
+                "finished": None, "warning": None,
             })
         self._wake.set()
 
@@ -195,14 +202,15 @@ class Supervisor:
 
     def max_concurrent(self) -> int:
         """The ``max_concurrent_runs`` setting, else the constructor value, else one per GPU."""
-        setting = self.store.settings.get(MAX_CONCURRENT_SETTING)
+        setting = MAX_CONCURRENT_RUNS.value(self.store.settings)
         for value in (setting, self._max_concurrent):
-            try:
-                if value is not None and int(value) >= 1:
-                    return int(value)
-            except (TypeError, ValueError):
-                log.warning("ignoring invalid %s=%r", MAX_CONCURRENT_SETTING, value)
+            if value is not None and int(value) >= 1:
+                return int(value)
         return max(1, len(self.gpus))
+
+    def hung_timeout_s(self) -> float:
+        """Seconds without a heartbeat after which a run is failed as hung; 0 = never."""
+        return float(HUNG_RUN_TIMEOUT_MINUTES.value(self.store.settings) or 0.0) * 60.0
 
     # ------------------------------------------------------------------ watcher thread
     def _loop(self) -> None:
@@ -235,6 +243,9 @@ class Supervisor:
                 slots -= 1
 
     def _poll(self, run: _LiveRun) -> None:
+        if run.final_changes is not None:
+            self._finish(run, None)  # its end is decided; storing it failed last time
+            return
         exit_code, alive = self._exit_state(run)
         if alive and not run.delete_when_done and self.store.experiments.get(run.experiment_id) is None:
             # The row was deleted behind the runner's back (a cheap in-memory read):
@@ -245,7 +256,9 @@ class Supervisor:
             if run.kill_at is not None and time.time() >= run.kill_at:
                 signal_group(run.pid, signal.SIGKILL)
                 run.kill_at = None
-            self._mirror(run, read_status(run.run_dir))
+            status = read_status(run.run_dir)
+            self._mirror(run, status)
+            self._watch_heartbeat(run, status)
         else:
             self._finish(run, exit_code)
 
@@ -267,7 +280,7 @@ class Supervisor:
                 run.process.status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             alive = False
-        if not alive:
+        if not alive and run.process is not None:  # never signal a pid that was not ours
             kill_group(run.pid)
         return None, alive
 
@@ -305,11 +318,12 @@ class Supervisor:
             self._fail_before_start(experiment_id, run_dir, f"could not start {argv[0]}: {exc}")
             return False
         self._live[experiment_id] = _LiveRun(experiment_id, run_dir, popen.pid, started, gpus,
-                                             popen=popen, mirrored={"status": STARTING})
+                                             popen=popen, mirrored={"status": STARTING},
+                                             oom_kills_at_start=oom_kill_count())
         self._update(experiment_id, {
             "status": STARTING, "stage": "starting", "progress": 0.0, "pid": popen.pid,
             "started": _iso(started), "gpus": gpus, "finished": None, "runtime_s": None, "error": None,
-            "error_log": None,
+            "error_log": None, "warning": None,
         })
         return True
 
@@ -378,40 +392,74 @@ class Supervisor:
         return pid is None or pid == run.pid
 
     def _finish(self, run: _LiveRun, exit_code: int | None, gone_reason: str | None = None) -> None:
-        """Decide the final status of a run whose process is gone, and record it."""
+        """Decide the final status of a run whose process is gone, and record it.
+
+        The run leaves the watch list only once the store holds its end: a full disk or a
+        read-only run folder must not leave a row that says Starting for ever.
+        """
+        if run.final_changes is None:
+            run.final_changes = self._final_changes(run, exit_code, gone_reason)
+            self._write_final_status(run, run.final_changes)
+        changes = run.final_changes
+        if run.delete_when_done:
+            self._remove(run.experiment_id)
+        else:
+            self._update(run.experiment_id, changes)
         self._live.pop(run.experiment_id, None)
+
+    def _final_changes(self, run: _LiveRun, exit_code: int | None, gone_reason: str | None) -> dict:
         status = read_status(run.run_dir) or {}
         reported = status.get("status") if self._is_this_attempt(run, status) else None
         now = time.time()
-        changes: dict = {"finished": _iso(now), "runtime_s": round(now - run.started, 3), "pid": None}
-        if reported == COMPLETED or (reported in TERMINAL_STATUSES and not run.stop_requested):
+        changes: dict = {"finished": _iso(now), "runtime_s": round(now - run.started, 3), "pid": None,
+                         "warning": None, "reported_status": reported, "status_file": status}
+        if reported == COMPLETED:
+            changes.update(status=COMPLETED, stage=status.get("stage") or COMPLETED, error=None)
+        elif run.hung_reason:
+            changes.update(status=FAILED, stage="killed: not responding", error=run.hung_reason,
+                           error_log=failure_reason(run.run_dir, run.hung_reason)[1])
+        elif reported in TERMINAL_STATUSES and not run.stop_requested:
             changes.update(status=reported, stage=status.get("stage") or reported,
-                           error=status.get("error"))
+                           error=storage_reason(status.get("error"), run.run_dir))
         elif run.stop_requested:
             changes.update(status=STOPPED, stage="stopped by the user", error=None)
         else:
-            headline = gone_reason or f"the training process {exit_description(exit_code)} without " \
-                                      "reporting a final status"
-            summary, tail = failure_reason(run.run_dir, headline)
+            summary, tail = failure_reason(run.run_dir, self._death_headline(run, exit_code, gone_reason))
             changes.update(status=FAILED, stage=status.get("stage") or "failed", error=summary,
                            error_log=tail)
         if changes["status"] == COMPLETED:
             changes["progress"] = 1.0
         changes.update(self._final_metrics(run.run_dir))
-        if reported != changes["status"] and run.run_dir.is_dir():
-            # Make the files say what the store says, for the UI and file readers alike.
-            write_json_atomic(run.run_dir / "status.json", {
-                **status, "status": changes["status"], "stage": changes["stage"],
-                "progress": status.get("progress", 0.0), "pid": run.pid,
-                "started": status.get("started") or _iso(run.started), "updated": _iso(now),
-                "error": changes["error"],
-            })
+        return changes
+
+    def _death_headline(self, run: _LiveRun, exit_code: int | None, gone_reason: str | None) -> str:
+        if gone_reason:
+            return gone_reason
+        if exit_code is not None and exit_code < 0:
+            return describe_signal_death(-exit_code, {run.pid}, run.oom_kills_at_start)
+        rank = rank_killed_by_signal(last_log_lines(run.run_dir))
+        if rank is not None:  # torchrun exits 1 when one of its ranks was killed
+            number, pid = rank
+            return describe_signal_death(number, {pid}, run.oom_kills_at_start).replace(
+                "the training process", f"a training rank (pid {pid})", 1)
+        return f"the training process {exit_description(exit_code)} without reporting a final status"
+
+    def _write_final_status(self, run: _LiveRun, changes: dict) -> None:
+        """Make the files say what the store says, for the UI and file readers alike; best effort."""
+        status = changes.pop("status_file")
+        reported = changes.pop("reported_status")
+        try:
+            if reported != changes["status"] and run.run_dir.is_dir():
+                write_json_atomic(run.run_dir / "status.json", {
+                    **status, "status": changes["status"], "stage": changes["stage"],
+                    "progress": status.get("progress", 0.0), "pid": run.pid,
+                    "started": status.get("started") or _iso(run.started), "updated": changes["finished"],
+                    "error": changes["error"],
+                })
+        except OSError as exc:  # a full disk or a read-only folder: the store still gets the end
+            log.warning("could not write the final status of %s: %s", run.experiment_id, exc)
         self._append_system_log(run.run_dir, f"run ended: {changes['status']}"
                                 + (f" ({changes['error']})" if changes.get("error") else ""))
-        if run.delete_when_done:
-            self._remove(run.experiment_id)
-        else:
-            self._update(run.experiment_id, changes)
 
     def _final_metrics(self, run_dir: Path) -> dict:
         metrics = read_final_metrics(run_dir)
@@ -439,6 +487,38 @@ class Supervisor:
             return metrics[0]
         defaults = DEFAULT_METRICS.get(config.get("problem_type"))
         return defaults[0] if defaults else None
+
+    def _watch_heartbeat(self, run: _LiveRun, status: dict | None) -> None:
+        """Warn about, then kill, a run whose engine stopped beating (SIGSTOP, a frozen node).
+
+        The engine refreshes ``heartbeat`` in status.json from a thread every few seconds,
+        so a long step or evaluation is not a hang; a stopped or frozen process is.
+        """
+        timeout = self.hung_timeout_s()
+        if timeout <= 0 or run.stop_requested or run.hung_reason:
+            return
+        this_attempt = status if status and self._is_this_attempt(run, status) else {}
+        beats = [_epoch(this_attempt.get(key)) for key in ("heartbeat", "updated")]
+        last = max([run.started] + [beat for beat in beats if beat])
+        silent = time.time() - last
+        minutes = f"{timeout / 60:g}"
+        if silent >= timeout:
+            run.hung_reason = (f"no progress for {minutes} minutes: the training process stopped "
+                               f"responding (last heartbeat {_iso(last)}), so the runner killed its "
+                               "process group")
+            self._append_system_log(run.run_dir, f"{run.hung_reason}; SIGKILL to the process group")
+            signal_group(run.pid, signal.SIGKILL)  # SIGKILL also ends a stopped process
+            self._update(run.experiment_id, {"stage": "killed: not responding"})
+        elif silent >= timeout * HUNG_WARNING_FRACTION and not run.hang_warned:
+            run.hang_warned = True
+            warning = (f"not responding: no heartbeat for {silent / 60:.1f} minutes; the run will be failed "
+                       f"as hung after {minutes} minutes")
+            self._append_system_log(run.run_dir, warning)
+            run.mirrored["stage"] = None  # the engine's next stage replaces the warning
+            self._update(run.experiment_id, {"warning": warning, "stage": warning})
+        elif silent < timeout * HUNG_WARNING_FRACTION and run.hang_warned:
+            run.hang_warned = False
+            self._update(run.experiment_id, {"warning": None})
 
     # ------------------------------------------------------------------ stopping
     def _stop(self, experiment_id: str) -> None:
@@ -472,7 +552,10 @@ class Supervisor:
             if status == QUEUED:
                 queued.append(experiment)
             elif status in ACTIVE_STATUSES:
-                self._reattach(experiment)
+                try:
+                    self._reattach(experiment)
+                except Exception:  # the app must start whatever state one run folder is in
+                    log.exception("reattaching experiment %s failed; the watcher retries it", experiment_id)
         queued.sort(key=lambda e: (str(e.get("queued_at") or ""), str(e.get("created") or "")))
         self._queue.extend(e["id"] for e in queued)
 
@@ -486,11 +569,11 @@ class Supervisor:
         run = _LiveRun(experiment_id, run_dir, pid, started, gpus, process=process,
                        mirrored={"status": experiment.get("status"), "stage": experiment.get("stage"),
                                  "progress": experiment.get("progress")})
+        self._live[experiment_id] = run  # until its end is stored, even if storing it fails now
         if process is None:
             self._finish(run, None, gone_reason=GONE_AFTER_RESTART)
         else:
             self._append_system_log(run_dir, f"app restarted: watching pid {pid} again")
-            self._live[experiment_id] = run
 
     @staticmethod
     def _our_process(pid, run_dir: Path) -> psutil.Process | None:
@@ -571,18 +654,6 @@ def _delete_in_background(folders: list[Path]) -> None:
     if folders:
         threading.Thread(target=lambda: [shutil.rmtree(f, ignore_errors=True) for f in folders],
                          name="studio-runner-delete", daemon=True).start()
-
-
-def _iso(timestamp: float, timespec: str = "seconds") -> str:
-    """UTC ISO-8601, the format of the store's ``created`` and the engine's status.json."""
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec=timespec)
-
-
-def _epoch(text) -> float | None:
-    try:
-        return datetime.fromisoformat(str(text)).timestamp() if text else None
-    except ValueError:
-        return None
 
 
 def _same_path(arg: str, run_dir: Path) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.runner.supervisor import MAX_CONCURRENT_SETTING
+from studio.config.runner_settings import HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS
 from studio.services.experiments import PRICE_SETTING
 from studio.services.push import HF_TOKEN_SECRET
 from studio.services.judge_endpoint import JUDGE_KEY_SECRET, JUDGE_URL_SETTING
@@ -16,8 +16,10 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     with gr.Row():
         price = gr.Number(label="Price per GPU-hour (USD)", minimum=0, elem_id="setting-price",
                           info="Used for the cost shown in each experiment's Resources.")
-        concurrent = gr.Number(label="Max concurrent runs", precision=0, minimum=1, elem_id="setting-concurrency",
-                               info="Runs beyond this wait in the queue; empty = one per GPU.")
+        concurrent = gr.Number(label=MAX_CONCURRENT_RUNS.label, precision=0, minimum=MAX_CONCURRENT_RUNS.minimum,
+                               elem_id="setting-concurrency", info=MAX_CONCURRENT_RUNS.help)
+        hung_timeout = gr.Number(label=HUNG_RUN_TIMEOUT_MINUTES.label, minimum=HUNG_RUN_TIMEOUT_MINUTES.minimum,
+                                 elem_id="setting-hung-timeout", info=HUNG_RUN_TIMEOUT_MINUTES.help)
     gr.Markdown("### Credentials\nSecrets are stored in `secrets.json` (owner-only) and shown masked; "
                 "leave a field empty to keep the stored value.")
     with gr.Row():
@@ -37,22 +39,29 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         return f"stored: {masked}" if masked else "not set"
 
     def values():
-        return (ctx.store.settings.get(PRICE_SETTING, 0.0), ctx.store.settings.get(MAX_CONCURRENT_SETTING),
+        return (ctx.store.settings.get(PRICE_SETTING, 0.0), ctx.store.settings.get(MAX_CONCURRENT_RUNS.key),
+                HUNG_RUN_TIMEOUT_MINUTES.value(ctx.store.settings),
                 gr.update(value="", placeholder=secret_hint(HF_TOKEN_SECRET)),
                 ctx.store.settings.get(JUDGE_URL_SETTING, ""),
                 gr.update(value="", placeholder=secret_hint(JUDGE_KEY_SECRET)), False, False)
 
-    def on_save(price_value, concurrent_value, token, remove_token, url, key, remove_key):
+    def on_save(price_value, concurrent_value, hung_value, token, remove_token, url, key, remove_key):
         try:
             if price_value is not None and price_value < 0:
                 raise StoreError("price per GPU-hour cannot be negative")
             if concurrent_value is not None and concurrent_value < 1:
                 raise StoreError("max concurrent runs must be at least 1")
+            if hung_value is not None and hung_value < 0:
+                raise StoreError("the hung-run timeout cannot be negative (0 turns the check off)")
             ctx.store.settings.set(PRICE_SETTING, float(price_value or 0.0))
             if concurrent_value is None:
-                ctx.store.settings.delete(MAX_CONCURRENT_SETTING)
+                ctx.store.settings.delete(MAX_CONCURRENT_RUNS.key)
             else:
-                ctx.store.settings.set(MAX_CONCURRENT_SETTING, int(concurrent_value))
+                ctx.store.settings.set(MAX_CONCURRENT_RUNS.key, int(concurrent_value))
+            if hung_value is None:
+                ctx.store.settings.delete(HUNG_RUN_TIMEOUT_MINUTES.key)
+            else:
+                ctx.store.settings.set(HUNG_RUN_TIMEOUT_MINUTES.key, float(hung_value))
             ctx.store.settings.set(JUDGE_URL_SETTING, (url or "").strip())
             for secret, new_value, remove in ((HF_TOKEN_SECRET, token, remove_token),
                                               (JUDGE_KEY_SECRET, key, remove_key)):
@@ -61,11 +70,11 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                 elif new_value and new_value.strip():
                     ctx.store.secrets.set(secret, new_value.strip())
         except StoreError as exc:
-            return (f"⚠ {exc}",) + tuple(gr.skip() for _ in range(7))
+            return (f"⚠ {exc}",) + tuple(gr.skip() for _ in range(8))
         return ("Saved.",) + values()
 
-    outputs = [price, concurrent, hf_token, judge_url, judge_key, clear_hf, clear_judge]
+    outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge]
     page_blocks.load(values, None, outputs)
-    save.click(on_save, [price, concurrent, hf_token, clear_hf, judge_url, judge_key, clear_judge],
+    save.click(on_save, [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key, clear_judge],
                [message] + outputs)
     return {"save": save}

@@ -7,7 +7,11 @@ STUDIO_HOME/events.log so tests can check order and overlap.
 Modes: complete (finish after a short while), wait (finish once RUN_DIR/release exists),
 crash (traceback on stderr, exit 1), crash_after_checkpoint (same, after writing
 checkpoint/last/), ignore_term (SIGTERM is ignored), spawn_child (a child process that
-would outlive us, pid in RUN_DIR/child.pid), silent_exit (exit 0 without a final status).
+would outlive us, pid in RUN_DIR/child.pid), silent_exit (exit 0 without a final status),
+beat (the engine's own StatusWriter with a fast heartbeat, until RUN_DIR/release exists),
+status_until_fail (the engine's StatusWriter rewriting status.json until a write fails, then
+failing as the engine does), checkpoint (torch.save to RUN_DIR/checkpoint.pt, reporting a
+failure the way the engine's __main__ does).
 """
 from __future__ import annotations
 
@@ -93,5 +97,31 @@ elif mode == "spawn_child":
     time.sleep(120)
 elif mode == "silent_exit":
     sys.exit(0)
+elif mode == "beat":
+    from training.run_folder import StatusWriter
+    writer = StatusWriter(run_dir, heartbeat_every_s=0.2)
+    writer.update("Training", stage="beating")
+    while not (run_dir / "release").exists():
+        time.sleep(0.05)
+    writer.update("Completed", stage="completed", progress=1.0)
+elif mode == "status_until_fail":
+    from training.run_folder import StatusWriter
+    writer = StatusWriter(run_dir, heartbeat_every_s=0)
+    step = 0
+    try:
+        while True:
+            step += 1
+            writer.update("Training", stage=f"step {step}", progress=0.5)
+            time.sleep(0.05)
+    except OSError as exc:
+        writer.update("Failed", stage="failed", error=f"{type(exc).__name__}: {exc}")  # fails again
+elif mode == "checkpoint":
+    import torch
+    try:
+        torch.save({"weight": torch.zeros(256, 256)}, run_dir / "checkpoint.pt")
+    except Exception as exc:
+        status("Failed", "saving model", 0.9, error=f"{type(exc).__name__}: {exc}")
+        sys.exit(1)
+    finish()
 else:
     raise SystemExit(f"unknown mode {mode}")
