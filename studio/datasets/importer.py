@@ -10,9 +10,10 @@ from pathlib import Path
 
 from studio.atomic_io import write_json_atomic
 from studio.paths import dataset_dir
-from studio.store import NotFoundError, Store
+from studio.store import NotFoundError, Store, StoreError
 from studio.store.names import clean_name
 from studio.store.records import new_id
+from studio.store.storable import SURROGATE_REASON, has_surrogate
 
 from .errors import DatasetError
 from .images import convert_image_columns, is_missing
@@ -35,6 +36,8 @@ def import_dataset(store: Store, path_or_bytes: Source | str, filename: str, nam
     Raises ``DatasetError`` (nothing written, DB untouched) when the file cannot be used.
     """
     name = clean_name(name, "dataset", DatasetError)
+    if has_surrogate(str(filename)):
+        raise DatasetError(f"filename: {SURROGATE_REASON}")
     fmt = format_for(filename)
     project_id = project_id or store.projects.default_id()
     if store.projects.get(project_id) is None:
@@ -72,11 +75,15 @@ def import_dataset(store: Store, path_or_bytes: Source | str, filename: str, nam
             _check_name_free(store, project_id, name)  # a parallel import may have taken it meanwhile
             os.rename(staging, final)
             try:
-                return store.datasets.add({
+                row = {
                     "id": dataset_id, "project_id": project_id, "name": name, "filename": filename,
                     "format": fmt, "rows": profile["rows"], "columns": list(table.column_names),
                     "image_columns": image_columns, "size_bytes": (final / DATA_FILE).stat().st_size,
-                })
+                }
+                return store.datasets.add(row)
+            except StoreError as exc:  # a value the database cannot hold: refused, nothing kept
+                shutil.rmtree(final, ignore_errors=True)
+                raise DatasetError(f"{filename}: {exc}") from None
             except BaseException:
                 shutil.rmtree(final, ignore_errors=True)
                 raise

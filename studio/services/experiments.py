@@ -14,11 +14,13 @@ from pathlib import Path
 from studio import paths
 from studio.atomic_io import write_atomic
 from studio.datasets import DatasetError, load_profile
-from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml
+from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml, parse_overrides
 from studio.runner.run_folder_reader import TERMINAL_STATUSES, has_resume_checkpoint, read_status
+from studio.store.names import character_problem, derived_name
 from studio.store.records import new_id
 
 from .archive import build_archive
+from .text_rules import experiment_name_errors, refuse_unstorable_text
 
 PRICE_SETTING = "price_per_gpu_hour"
 COPY, RERUN = "copy", "rerun"
@@ -46,10 +48,15 @@ class ExperimentService:
     def validate(self, config: ExperimentConfig | str | dict) -> ExperimentConfig:
         """The config checked against the schema and this Studio's datasets (ConfigError if not)."""
         if isinstance(config, str):
-            config = load_yaml(config)
-        elif isinstance(config, dict):
-            config = from_dict(config)
-        errors = []
+            config = parse_overrides(config)
+        refuse_unstorable_text(config if isinstance(config, dict) else config.model_dump(mode="json"))
+        name = config.get("experiment_name", "") if isinstance(config, dict) else config.experiment_name
+        errors = experiment_name_errors(name)
+        if isinstance(config, dict):
+            try:
+                config = from_dict(config)
+            except ConfigError as exc:
+                raise ConfigError(errors + exc.errors) from None
         for path, dataset_id in (("dataset.train_dataset_id", config.dataset.train_dataset_id),
                                  ("dataset.validation_dataset_id", config.dataset.validation_dataset_id)):
             if dataset_id and self.store.datasets.get(dataset_id) is None:
@@ -91,14 +98,14 @@ class ExperimentService:
         """The same settings again, as a new experiment linked to this one."""
         row = self.store.experiments.require(experiment_id)
         config = self.config_of(row)
-        config = config.model_copy(update={"experiment_name": f"{row['name']}-rerun"})
+        config = config.model_copy(update={"experiment_name": derived_name(row["name"], "-rerun")})
         return self.create(config, row.get("project_id"), source_id=experiment_id, connection=RERUN)
 
     def copy_yaml(self, experiment_id: str) -> str:
         """The overrides YAML that pre-fills the New Experiment dialog for a Copy."""
         row = self.store.experiments.require(experiment_id)
         config = self.config_of(row)
-        return overrides_yaml(config.model_copy(update={"experiment_name": f"{row['name']}-copy"}))
+        return overrides_yaml(config.model_copy(update={"experiment_name": derived_name(row["name"], "-copy")}))
 
     def dataset_suggestions(self, dataset_id: str | None) -> dict:
         """The profile's guesses for a dataset: ``problem_type`` and the ``*_column`` keys it could tell."""
@@ -224,5 +231,6 @@ def _timestamp(value) -> float | None:
 
 
 def _generated_name(config: ExperimentConfig, experiment_id: str) -> str:
-    backbone = config.llm_backbone.rstrip("/").split("/")[-1] or "model"
-    return f"{backbone}-{experiment_id[:6]}"
+    backbone = config.llm_backbone.rstrip("/").split("/")[-1]
+    backbone = "".join(char for char in backbone if character_problem(char) is None) or "model"
+    return derived_name(backbone, f"-{experiment_id[:6]}")

@@ -25,6 +25,18 @@ class HexIdTable(Table):
 
     document_id_class = str
 
+    def _update_table(self, updater) -> None:
+        # All or nothing: TinyDB changes the cached rows in place before it writes, so a
+        # change that fails part way (in the updater or in the write) must not stay in
+        # memory, where every later write would carry it to disk or fail on it again.
+        try:
+            super()._update_table(updater)
+        except BaseException:
+            self._storage.discard_unsaved()
+            raise
+        finally:
+            self.clear_cache()
+
 
 class StudioTinyDB(TinyDB):
     table_class = HexIdTable

@@ -11,6 +11,7 @@ from tinydb.table import Document
 
 from .database import LOCK
 from .errors import NotFoundError, StoreError
+from .storable import SURROGATE_REASON, has_surrogate, unstorable_path
 
 
 def new_id() -> str:
@@ -39,11 +40,18 @@ def _copy_nested(value: Any) -> Any:
 
 
 def check_serializable(kind: str, fields: dict) -> None:
+    """Refuse, naming the field, any value db.json cannot hold (before anything changes)."""
     for key, value in fields.items():
         if not isinstance(key, str):
             raise StoreError(f"{kind} field names must be text, got {key!r}")
+        if has_surrogate(key):
+            raise StoreError(f"a {kind} field name {SURROGATE_REASON}")
         try:
-            json.dumps(value)
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise StoreError(f"{kind} field {unstorable_path(value, key)}: {SURROGATE_REASON}") from None
+        except RecursionError:
+            raise StoreError(f"{kind} field {key!r} cannot be stored: it is nested too deeply") from None
         except (TypeError, ValueError) as exc:
             raise StoreError(
                 f"{kind} field {key!r} cannot be stored: {exc}. Store plain JSON values "

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from pathlib import Path
 
 from studio.atomic_io import write_atomic
 
 from .database import LOCK
 from .errors import StoreError
+from .storable import has_surrogate
 
 
 class SecretStore:
@@ -24,6 +26,9 @@ class SecretStore:
             raise StoreError("a secret needs a non-empty text key")
         if not isinstance(value, str) or not value:
             raise StoreError(f"secret {key!r} must be a non-empty text value")
+        if has_surrogate(key) or has_surrogate(value) or any(unicodedata.category(c) == "Cc" for c in value):
+            # It would reach a run's environment, where such characters cannot go.
+            raise StoreError(f"secret {key!r} holds a control or invalid character; paste it again as plain text")
         with LOCK:
             data = self._read()
             data[key] = value

@@ -20,6 +20,7 @@ from tinydb.storages import Storage
 from studio.atomic_io import write_atomic
 
 from .errors import StoreError
+from .storable import SURROGATE_REASON
 
 
 def _dumps(value: Any) -> str:
@@ -76,18 +77,33 @@ class AtomicJSONStorage(Storage):
         return self._data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
+        """Write ``data`` whole, or raise ``StoreError`` leaving memory and disk as they were.
+
+        TinyDB has already changed the cached dict in place when it calls this, so any
+        failure drops the cache: the next read parses db.json again, which still holds
+        the last write that succeeded (a failed write never replaces it).
+        """
         hint, self._hint = self._hint, None
         try:
-            text = self._encode(data, hint)
-        except (TypeError, ValueError) as exc:
-            self._forget()  # TinyDB already changed the cached dict in place
-            raise StoreError(f"cannot save {self.path}: a value is not JSON-serializable ({exc})") from exc
+            payload = self._encode(data, hint).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            self.discard_unsaved()
+            raise StoreError(f"nothing was saved: a text {SURROGATE_REASON} (in {self.path.name})") from exc
+        except (TypeError, ValueError, RecursionError) as exc:
+            self.discard_unsaved()
+            raise StoreError(f"nothing was saved to {self.path}: a value is not JSON-serializable ({exc})") from exc
+        except BaseException:
+            self.discard_unsaved()
+            raise
         try:
             self._keep_backup()
-            write_atomic(self.path, text)
+            write_atomic(self.path, payload)
         except OSError as exc:
-            self._forget()
-            raise StoreError(f"cannot write the Studio database {self.path}: {exc}") from exc
+            self.discard_unsaved()
+            raise StoreError(f"nothing was saved: cannot write the Studio database {self.path}: {exc}") from exc
+        except BaseException:
+            self.discard_unsaved()
+            raise
         self._data = data
         self._stamp = _file_stamp(self.path)
         self._loaded = True
@@ -116,7 +132,8 @@ class AtomicJSONStorage(Storage):
             for t, rows in fragments.items()
         ) + "}"
 
-    def _forget(self) -> None:
+    def discard_unsaved(self) -> None:
+        """Forget the in-memory copy (changed by a write that did not land); db.json is the truth."""
         self._data, self._loaded, self._stamp, self._fragments = None, False, None, None
 
     def _keep_backup(self) -> None:
