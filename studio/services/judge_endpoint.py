@@ -2,19 +2,55 @@
 
 Training runs read the endpoint from OPENAI_BASE_URL / OPENAI_API_KEY; the settings,
 when set, take precedence over the app's own environment.
+
+A stored key is bound to the endpoint it was entered for: changing the URL without
+entering a key drops the stored one, and a run is never handed a key for another host
+(not the stored one, and not the app's own OPENAI_API_KEY meant for its own endpoint).
 """
 from __future__ import annotations
 
+import os
+
 JUDGE_URL_SETTING = "judge_base_url"
 JUDGE_KEY_SECRET = "judge_api_key"
+# The URL the stored key was entered with (not a secret; kept in db.json beside the URL).
+JUDGE_KEY_ENDPOINT_SETTING = "judge_key_endpoint"
+
+
+def save_judge_endpoint(store, url: str | None, key: str | None = None, remove_key: bool = False) -> str:
+    """Store the judge URL and, when given, its key; returns what happened to the key, for the page.
+
+    The key goes first when it must go, so a failure part way can lose the key but never
+    leave it bound to a host it was not entered for.
+    """
+    url, key = (url or "").strip(), (key or "").strip()
+    with store.lock:
+        previous = str(store.settings.get(JUDGE_URL_SETTING, "") or "")
+        had_key = store.secrets.get(JUDGE_KEY_SECRET) is not None
+        if remove_key or (url != previous and not key):
+            store.secrets.delete(JUDGE_KEY_SECRET)
+            store.settings.delete(JUDGE_KEY_ENDPOINT_SETTING)
+        store.settings.set(JUDGE_URL_SETTING, url)
+        if key and not remove_key:
+            store.secrets.set(JUDGE_KEY_SECRET, key)
+            store.settings.set(JUDGE_KEY_ENDPOINT_SETTING, url)
+            return "saved"
+    if remove_key and had_key:
+        return "removed"
+    if had_key and url != previous:
+        return "dropped"  # the key was for the old URL
+    return "kept" if had_key else "none"
 
 
 def judge_environment(store) -> dict[str, str]:
     env: dict[str, str] = {}
-    base_url = store.settings.get(JUDGE_URL_SETTING)
+    base_url = str(store.settings.get(JUDGE_URL_SETTING) or "")
     if base_url:
-        env["OPENAI_BASE_URL"] = str(base_url)
+        env["OPENAI_BASE_URL"] = base_url
     api_key = store.secrets.get(JUDGE_KEY_SECRET)
-    if api_key:
+    bound_to = store.settings.get(JUDGE_KEY_ENDPOINT_SETTING)
+    if api_key and (bound_to is None or bound_to == base_url):  # None: a key stored before binding
         env["OPENAI_API_KEY"] = api_key
+    elif base_url and base_url != os.environ.get("OPENAI_BASE_URL", ""):
+        env["OPENAI_API_KEY"] = ""  # the app's own key is for its own endpoint, not this one
     return env

@@ -4,11 +4,11 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.config.runner_settings import HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS
+from studio.services.app_settings import save_settings
 from studio.services.experiments import PRICE_SETTING
-from studio.services.push import HF_TOKEN_SECRET
 from studio.services.judge_endpoint import JUDGE_KEY_SECRET, JUDGE_URL_SETTING
+from studio.services.push import HF_TOKEN_SECRET
 from studio.store import StoreError
-
 
 
 def build(ctx, page_blocks: gr.Blocks) -> dict:
@@ -21,7 +21,8 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         hung_timeout = gr.Number(label=HUNG_RUN_TIMEOUT_MINUTES.label, minimum=HUNG_RUN_TIMEOUT_MINUTES.minimum,
                                  elem_id="setting-hung-timeout", info=HUNG_RUN_TIMEOUT_MINUTES.help)
     gr.Markdown("### Credentials\nSecrets are stored in `secrets.json` (owner-only) and shown masked; "
-                "leave a field empty to keep the stored value.")
+                "leave a field empty to keep the stored value. A judge API key belongs to its URL: "
+                "changing the URL without entering a key removes the stored key.")
     with gr.Row():
         hf_token = gr.Textbox(label="Hugging Face token", type="password", elem_id="setting-hf-token")
         clear_hf = gr.Checkbox(label="Remove the stored Hugging Face token")
@@ -47,31 +48,12 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     def on_save(price_value, concurrent_value, hung_value, token, remove_token, url, key, remove_key):
         try:
-            if price_value is not None and price_value < 0:
-                raise StoreError("price per GPU-hour cannot be negative")
-            if concurrent_value is not None and concurrent_value < 1:
-                raise StoreError("max concurrent runs must be at least 1")
-            if hung_value is not None and hung_value < 0:
-                raise StoreError("the hung-run timeout cannot be negative (0 turns the check off)")
-            ctx.store.settings.set(PRICE_SETTING, float(price_value or 0.0))
-            if concurrent_value is None:
-                ctx.store.settings.delete(MAX_CONCURRENT_RUNS.key)
-            else:
-                ctx.store.settings.set(MAX_CONCURRENT_RUNS.key, int(concurrent_value))
-            if hung_value is None:
-                ctx.store.settings.delete(HUNG_RUN_TIMEOUT_MINUTES.key)
-            else:
-                ctx.store.settings.set(HUNG_RUN_TIMEOUT_MINUTES.key, float(hung_value))
-            ctx.store.settings.set(JUDGE_URL_SETTING, (url or "").strip())
-            for secret, new_value, remove in ((HF_TOKEN_SECRET, token, remove_token),
-                                              (JUDGE_KEY_SECRET, key, remove_key)):
-                if remove:
-                    ctx.store.secrets.delete(secret)
-                elif new_value and new_value.strip():
-                    ctx.store.secrets.set(secret, new_value.strip())
+            note = save_settings(ctx.store, price=price_value, max_concurrent=concurrent_value,
+                                 hung_timeout=hung_value, hf_token=token, remove_hf_token=remove_token,
+                                 judge_url=url, judge_key=key, remove_judge_key=remove_key)
         except StoreError as exc:
             return (f"⚠ {exc}",) + tuple(gr.skip() for _ in range(8))
-        return ("Saved.",) + values()
+        return (note,) + values()
 
     outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge]
     page_blocks.load(values, None, outputs)

@@ -1,0 +1,85 @@
+"""What the Settings page may save: every value checked first, then stored, so a wrong one changes nothing."""
+from __future__ import annotations
+
+import math
+
+from studio.config.runner_settings import HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS, RunnerSetting
+from studio.store import StoreError
+from studio.store.names import character_problem
+
+from .experiments import PRICE_SETTING
+from .judge_endpoint import save_judge_endpoint
+from .push import HF_TOKEN_SECRET
+
+MAX_URL_LENGTH = 2000
+JUDGE_KEY_NOTES = {
+    "dropped": " The stored judge API key was removed: it was entered for the previous URL; "
+               "enter the key for the new one.",
+    "removed": " The stored judge API key was removed.",
+}
+
+
+def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: str | None = None, remove_hf_token: bool = False,
+                  judge_url: str | None = None, judge_key: str | None = None,
+                  remove_judge_key: bool = False) -> str:
+    """Store the Settings page's values; returns the message to show, raises ``StoreError`` naming the field."""
+    price = _price(price)
+    runner_values = {MAX_CONCURRENT_RUNS: _runner_number(MAX_CONCURRENT_RUNS, max_concurrent, whole=True),
+                     HUNG_RUN_TIMEOUT_MINUTES: _runner_number(HUNG_RUN_TIMEOUT_MINUTES, hung_timeout, whole=False)}
+    judge_url = _judge_url(judge_url)
+    for label, secret in (("Hugging Face token", hf_token), ("LLM judge API key", judge_key)):
+        problem = character_problem(secret.strip()) if secret else None
+        if problem:  # the message names a position, never the secret itself
+            raise StoreError(f"{label}: {problem}")
+    store.settings.set(PRICE_SETTING, price)
+    for setting, value in runner_values.items():
+        if value is None:
+            store.settings.delete(setting.key)
+        else:
+            store.settings.set(setting.key, value)
+    if remove_hf_token:
+        store.secrets.delete(HF_TOKEN_SECRET)
+    elif hf_token and hf_token.strip():
+        store.secrets.set(HF_TOKEN_SECRET, hf_token.strip())
+    key_outcome = save_judge_endpoint(store, judge_url, judge_key, remove_judge_key)
+    return "Saved." + JUDGE_KEY_NOTES.get(key_outcome, "")
+
+
+def _price(value) -> float:
+    try:
+        price = float(value or 0.0)
+    except (TypeError, ValueError):
+        raise StoreError("price per GPU-hour: must be a number") from None
+    if not math.isfinite(price) or price < 0:
+        raise StoreError("price per GPU-hour: must be a finite number, 0 or more")
+    return price
+
+
+def _runner_number(setting: RunnerSetting, value, whole: bool) -> int | float | None:
+    """The value to store (None: remove it, so the default applies); StoreError naming the field."""
+    if value is None or value == "":
+        return None
+    kind = "a whole number" if whole else "a number"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise StoreError(f"{setting.label}: must be {kind}") from None
+    if not math.isfinite(number) or (whole and number != int(number)) or \
+            (setting.minimum is not None and number < setting.minimum):
+        least = f", at least {setting.minimum:g}" if setting.minimum is not None else ""
+        raise StoreError(f"{setting.label}: must be {kind}{least}")
+    return int(number) if whole else number
+
+
+def _judge_url(value) -> str:
+    url = str(value or "").strip()
+    if not url:
+        return ""
+    if len(url) > MAX_URL_LENGTH:
+        raise StoreError(f"LLM judge base URL: can have at most {MAX_URL_LENGTH} characters")
+    problem = character_problem(url)
+    if problem:
+        raise StoreError(f"LLM judge base URL: {problem}")
+    if not url.lower().startswith(("http://", "https://")):
+        raise StoreError("LLM judge base URL: must start with http:// or https://")
+    return url
