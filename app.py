@@ -11,6 +11,7 @@ import os
 from studio.paths import studio_home
 from studio.services.context import AppContext
 from studio.store import StoreError
+from studio.store.home_lock import HomeLock
 from studio.ui.app import build_app, css
 
 
@@ -21,9 +22,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     home = studio_home()
+    # Taken before restart recovery or any other write, held until this process ends.
+    lock = HomeLock(home, role="app", url=f"http://{args.host}:{args.port}")
     try:
+        lock.acquire()
         ctx = AppContext.open(home)
-    except StoreError as exc:  # a corrupt database: say what to do, touch nothing
+    except StoreError as exc:  # another app on this folder, or a corrupt database: touch nothing
+        lock.release()
         raise SystemExit(f"Studio cannot start: {exc}") from None
     demo = build_app(ctx)
     try:
@@ -32,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
             allowed_paths=[str(home / "exports")], footer_links=[])
     finally:
         ctx.close()  # stops watching; the training processes keep running
+        lock.release()
 
 
 if __name__ == "__main__":
