@@ -157,4 +157,6 @@ def _describe(err: dict[str, Any]) -> str:
     msg = err["msg"]
     if err["type"] == "literal_error":
         msg = "must be one of " + err["ctx"]["expected"]
+    elif err["type"] == "int_from_float":
+        msg = "must be a whole number"
     return f"{path}: {msg} (got {short_repr(err.get('input'))})"

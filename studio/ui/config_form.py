@@ -7,6 +7,7 @@ without a browser.
 """
 from __future__ import annotations
 
+import math
 import typing
 from dataclasses import dataclass
 from functools import lru_cache
@@ -153,6 +154,8 @@ def set_value(data: dict, path: str, value: Any, default: Any) -> dict:
         else:
             out[section] = value
         return out
+    if section in out and not isinstance(out[section], dict) and value == default:
+        return out  # `training: 5` stays for the user to see listed, until a field really needs the section
     node = out.get(section) if isinstance(out.get(section), dict) else {}
     if value == default:
         node.pop(leaf, None)
@@ -172,11 +175,64 @@ def form_values(data: dict) -> list[Any]:
     return [to_widget(field, get_value(data, field.path, field.default)) for field in dialog_fields()]
 
 
-def apply_form(data: dict, values: list[Any]) -> dict:
-    """``data`` with every dialog field's value written in (defaults dropped)."""
+def apply_form(data: dict, values: list[Any], keep: set[str] | frozenset = frozenset()) -> dict:
+    """``data`` with every dialog field's value written in (defaults dropped), except the ``keep``
+    paths: a wrong value typed in the YAML stays there (and listed) until the user edits its field."""
     for field, value in zip(dialog_fields(), values):
-        data = set_value(data, field.path, from_widget(field, value), field.default)
+        if field.path not in keep:
+            data = set_value(data, field.path, from_widget(field, value), field.default)
     return data
+
+
+def errors_by_field(errors: list[str]) -> dict[str, str]:
+    """The first message for each dialog field named in ``errors`` ("path: message")."""
+    paths = {field.path for field in dialog_fields()}
+    out: dict[str, str] = {}
+    for error in errors:
+        path, sep, message = error.partition(": ")
+        if sep and path in paths and path not in out:
+            out[path] = message
+    return out
+
+
+def showable(field: FormField, value: Any, allowed: list | None = None) -> bool:
+    """Whether the widget of ``field`` can show the overrides value ``value``: ``batch_size: abc``
+    cannot go into a number box, nor ``training_mode: fulll`` into a dropdown (Gradio would refuse
+    the next event with a toast). Such a field keeps what it had and is marked with the error.
+    ``allowed``: the dropdown's current choice values, when it has fixed ones."""
+    if value is None:
+        return True
+    if field.kind in ("number", "integer"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if field.kind == "checkbox":
+        return isinstance(value, bool)
+    if field.kind in ("text", "longtext"):
+        return isinstance(value, str)
+    if field.kind in ("multichoice", "columns"):
+        if field.kind == "multichoice" and not isinstance(value, list):
+            return False
+        items = value if isinstance(value, list) else [value]
+        return all(isinstance(v, str) for v in items) and (allowed is None or all(v in allowed for v in items))
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    return allowed is None or to_widget(field, value) in allowed
+
+
+def displayable_settings(data: dict) -> dict:
+    """``data`` less every dialog value its widget could not show: what visibility, choices and
+    hints are derived from while the YAML holds a wrong value (a list as the problem type, say)."""
+    out = data
+    for field in dialog_fields():
+        if not showable(field, get_value(data, field.path), choice_values(field)):
+            out = set_value(out, field.path, field.default, field.default)
+    return out
+
+
+def choice_values(field: FormField) -> list | None:
+    """The values a schema-choice dropdown offers (None: its choices are live data or free text)."""
+    if field.kind not in ("choice", "multichoice") or not field.choices or field.path == BACKBONE_FIELD:
+        return None
+    return [NULL_CHOICE if c is None else c for c in field.choices]
 
 
 def same_settings(first: dict, second: dict) -> bool:
@@ -214,7 +270,7 @@ def from_widget(field: FormField, value: Any) -> Any:
     if field.kind == "choice":
         return None if value in (NULL_CHOICE, "") else value
     if field.kind == "integer" and isinstance(value, float) and value.is_integer():
-        return int(value)
+        return int(value)  # 2.5 stays 2.5: the schema refuses it by name rather than the form rounding it
     if field.kind in ("text", "longtext") and value is None:
         return ""
     return value
@@ -228,22 +284,22 @@ def visible(field: FormField, data: dict) -> bool:
     for other, allowed in field.show_when.items():
         current = get_value(data, other, _json_default(other))
         if isinstance(current, list):
-            if not any(item in allowed for item in current):
+            if not any(item in allowed for item in current if not isinstance(item, (list, dict))):
                 return False
-        elif current not in allowed:
+        elif isinstance(current, dict) or current not in allowed:
             return False
     return True
 
 
 def metric_choices(data: dict) -> list[str]:
     problem_type = get_value(data, PROBLEM_TYPE_FIELD, field_by_path(PROBLEM_TYPE_FIELD).default)
-    return list(METRICS.get(problem_type, []))
+    return list(METRICS.get(problem_type, [])) if isinstance(problem_type, str) else []
 
 
 def drop_foreign_metrics(data: dict) -> dict:
     """After a problem-type change, keep only the metrics the new type offers."""
     chosen = get_value(data, METRICS_FIELD)
-    if not chosen:
+    if not chosen or not isinstance(chosen, list):
         return data
     allowed = metric_choices(data)
     kept = [m for m in chosen if m in allowed]
@@ -283,6 +339,6 @@ def fit_backbone(data: dict, fitting: list[str], registered: set[str]) -> dict:
     (the default LLM after choosing Image Classification, say) becomes the first fitting one.
     A model the registry does not list (a typed Hub id or folder) is the user's call and stays."""
     current = get_value(data, BACKBONE_FIELD, _json_default(BACKBONE_FIELD))
-    if not fitting or current in fitting or current not in registered:
+    if not fitting or not isinstance(current, str) or current in fitting or current not in registered:
         return data
     return set_value(data, BACKBONE_FIELD, fitting[0], _json_default(BACKBONE_FIELD))

@@ -33,6 +33,7 @@ TYPE_NOTES = {
 }
 
 
+INVALID_CLASS = "field-invalid"  # assets/css/studio.css draws it
 UNSYNCED = ("The form and the Advanced YAML do not agree yet (an edit is still being applied): "
             "check the settings, then press Start Training again.")
 
@@ -72,49 +73,73 @@ def build(ctx) -> dict:
     def project_id() -> str:
         return ctx.current_project()["id"]
 
-    def render(data: dict, with_values: bool) -> list:
-        """Updates for ``form_outputs``: every field's visibility, choices, hints (and values)."""
+    def render(data: dict, with_values: bool, errors_list: list[str] = ()) -> list:
+        """Updates for ``form_outputs``: every field's visibility, choices, hints (and values).
+
+        A field named in ``errors_list`` is marked (red border, the message under its label); a
+        value its widget cannot hold (``batch_size: abc``) is not sent, so the field keeps what it had.
+        """
         updates = []
+        raw_data, data = data, form.displayable_settings(data)
         problem_type = form.get_value(data, form.PROBLEM_TYPE_FIELD, form.field_by_path("problem_type").default)
-        shown = form.form_values(data)
-        for field, value in zip(fields, shown):
+        wrong = form.errors_by_field(list(errors_list))
+        datasets = None
+        for field in fields:
+            raw = form.get_value(raw_data, field.path, field.default)
             update: dict = {"visible": form.visible(field, data)}
+            info = _info(field)
+            allowed = form.choice_values(field)
             if field.path == form.METRICS_FIELD:
-                update["choices"] = form.metric_choices(data)
-                update["value"] = value
+                allowed = update["choices"] = form.metric_choices(data)
                 defaults = ", ".join(DEFAULT_METRICS.get(problem_type, []))
-                update["info"] = _info(field) + (f" Empty = {defaults}." if defaults else "")
+                info += f" Empty = {defaults}." if defaults else ""
             elif field.path == NUM_CLASSES_FIELD and update["visible"]:
                 hint = num_classes_hint(ctx.home, form.get_value(data, "dataset.train_dataset_id"),
                                         form.get_value(data, "dataset.output_column", field_output_default),
                                         problem_type)
                 update["placeholder"] = hint or "auto: detected from the data"
-                update["info"] = _info(field) + (f" {hint[0].upper()}{hint[1:]}." if hint else "")
+                info += f" {hint[0].upper()}{hint[1:]}." if hint else ""
             elif field.path == form.BACKBONE_FIELD:
                 update["choices"] = choices_for(ctx.models(), problem_type)
             elif field.path in form.DATASET_FIELDS:
-                update["choices"] = [(d["name"], d["id"]) for d in ctx.store.datasets.list(project_id())]
+                if datasets is None:
+                    datasets = [(d["name"], d["id"]) for d in ctx.store.datasets.list(project_id())]
+                update["choices"] = datasets
+                allowed = [dataset_id for _, dataset_id in datasets]
             elif field.path in form.COLUMN_FIELDS:
                 update["choices"] = dataset_columns(ctx.store, form.get_value(data, "dataset.train_dataset_id"))
-            if with_values:
-                update["value"] = value
+            if (with_values or field.path == form.METRICS_FIELD) and form.showable(field, raw, allowed):
+                update["value"] = form.to_widget(field, raw)
+            if field.path in wrong:
+                info = f"⚠ {wrong[field.path]}. {info}"
+            update["info"] = info
+            update["elem_classes"] = [INVALID_CLASS] if field.path in wrong else []
             updates.append(gr.update(**update))
         note = TYPE_NOTES.get(problem_type)
         updates.append(gr.update(visible=bool(note), value=note or ""))
         return updates
 
+    def schema_errors(data: dict) -> list[str]:
+        try:
+            ctx.experiments.validate(data)
+        except ConfigError as exc:
+            return exc.errors
+        return []
+
     def fit_backbone(data: dict) -> dict:
         models = ctx.models()
-        problem_type = form.get_value(data, form.PROBLEM_TYPE_FIELD, form.field_by_path("problem_type").default)
+        problem_type = form.get_value(form.displayable_settings(data), form.PROBLEM_TYPE_FIELD,
+                                      form.field_by_path("problem_type").default)
         return form.fit_backbone(data, choices_for(models, problem_type), {m.id for m in models})
 
     def prefer_loadable(data: dict) -> dict:
         """On open, a registered model this machine cannot load gives way to one it can (offline)."""
         models = ctx.models()
         current = form.get_value(data, form.BACKBONE_FIELD, form.field_by_path(form.BACKBONE_FIELD).default)
-        if current not in {m.id for m in models} or check_model(current).loadable:
+        if not isinstance(current, str) or current not in {m.id for m in models} or check_model(current).loadable:
             return data
-        problem_type = form.get_value(data, form.PROBLEM_TYPE_FIELD, form.field_by_path("problem_type").default)
+        problem_type = form.get_value(form.displayable_settings(data), form.PROBLEM_TYPE_FIELD,
+                                      form.field_by_path("problem_type").default)
         usable = first_loadable(choices_for(models, problem_type))
         return form.set_value(data, form.BACKBONE_FIELD, usable, form.field_by_path(form.BACKBONE_FIELD).default) \
             if usable else data
@@ -134,13 +159,15 @@ def build(ctx) -> dict:
             note = "Model: " + check_model(model, form.get_value(data, "environment.huggingface_branch")).message
         return [errors_html(errors_list, note), gr.update(interactive=not errors_list)]
 
-    def on_fields(*values):
-        *values, yaml_text = values
+    def on_fields(edited: str, values: list, yaml_text: str) -> list:
         try:
             previous = form.parse_yaml(yaml_text)
         except ConfigError as exc:
             return [gr.skip()] * len(form_outputs) + [gr.skip()] + status(exc.errors)
-        data = form.drop_foreign_metrics(form.apply_form(previous, list(values)))
+        # A wrong value typed in the YAML stays there (listed, its field marked) until its own field
+        # is edited: writing the other fields' widget values must not silently replace it.
+        keep = set(form.errors_by_field(schema_errors(previous))) - {edited}
+        data = form.drop_foreign_metrics(form.apply_form(previous, list(values), keep))
         dataset_id = form.get_value(data, "dataset.train_dataset_id")
         chosen = dataset_id and dataset_id != form.get_value(previous, "dataset.train_dataset_id")
         if chosen:  # a dataset was just picked: its profile's guesses fill the columns (and problem type)
@@ -152,14 +179,22 @@ def build(ctx) -> dict:
         same = previous == fitted
         # Values go back to the fields only when the dialog itself changed some (guesses, model).
         refill = bool(chosen) or fitted != data
-        return render(fitted, with_values=refill) + [gr.skip() if same else text] + status(check(fitted), fitted)
+        errs = check(fitted)
+        return render(fitted, refill, errs) + [gr.skip() if same else text] + status(errs, fitted)
+
+    def field_handler(path: str):
+        def handler(*values):
+            *values, yaml_text = values
+            return on_fields(path, values, yaml_text)
+        return handler
 
     def on_yaml(yaml_text):
         try:
             data = form.parse_yaml(yaml_text)
         except ConfigError as exc:
             return [gr.skip()] * len(form_outputs) + status(exc.errors)
-        return render(data, with_values=True) + status(check(data), data)
+        errs = check(data)
+        return render(data, True, errs) + status(errs, data)
 
     def open_values(yaml_text: str = "", source_id: str | None = None, link: str | None = None,
                     heading: str = "## New Experiment") -> list:
@@ -169,33 +204,27 @@ def build(ctx) -> dict:
             errs, shown_yaml = check(data), form.dump_overrides(data)
         except ConfigError as exc:
             data, errs, shown_yaml = {}, exc.errors, yaml_text
-        return [gr.update(visible=True), heading] + render(data, with_values=True) + \
+        return [gr.update(visible=True), heading] + render(data, True, errs) + \
             [shown_yaml] + status(errs, data) + [source_id, link]
 
-    def on_reset(yaml_text):
-        # The dataset is what the dialog was opened for, not a setting: it survives a reset.
-        try:
-            dataset_id = form.get_value(form.parse_yaml(yaml_text), "dataset.train_dataset_id")
-        except ConfigError:
-            dataset_id = None
-        data = {"dataset": {"train_dataset_id": dataset_id}} if dataset_id else {}
-        data = prefer_loadable(data)
-        return render(data, with_values=True) + [form.dump_overrides(data)] + status(check(data), data)
+    def on_reset():
+        # The spec: "restores all fields to their defaults", the chosen dataset included.
+        data = prefer_loadable({})
+        errs = check(data)
+        return render(data, True, errs) + [form.dump_overrides(data)] + status(errs, data)
 
     def on_start(*values):
         *values, yaml_text, source_id, link = values
         try:
             typed = form.parse_yaml(yaml_text)
-            data = form.apply_form(typed, list(values))
+            data = form.apply_form(typed, list(values), set(form.errors_by_field(schema_errors(typed))))
             if not form.same_settings(typed, data):
                 # An edit is still travelling between the form and the YAML editor: starting now
                 # could run settings the user does not see. The pending sync re-enables Start.
                 return [gr.skip()] + status([UNSYNCED]) + [""]
-            unloadable = backbone_error(form.get_value(data, form.BACKBONE_FIELD,
-                                                       form.field_by_path(form.BACKBONE_FIELD).default),
-                                        form.get_value(data, "environment.huggingface_branch"))
-            if unloadable:  # an offline machine and a Hub model: the run would fail after its start-up
-                return [gr.skip()] + status([unloadable]) + [""]
+            problems = check(data)  # the settings first, then whether the model can be loaded here
+            if problems:  # (an offline machine and a Hub model: the run would fail after its start-up)
+                return [gr.skip()] + status(problems) + [""]
             row = ctx.experiments.create(data, project_id(), source_id=source_id, connection=link)
         except ConfigError as exc:
             return [gr.skip()] + status(exc.errors) + [""]
@@ -204,13 +233,13 @@ def build(ctx) -> dict:
         return [gr.update(visible=False)] + status([]) + [experiment_url(row["id"])]
 
     for field in fields:
-        components[field.path].input(on_fields, field_components + [yaml_editor],
+        components[field.path].input(field_handler(field.path), field_components + [yaml_editor],
                                      form_outputs + [yaml_editor, errors, start], show_progress="hidden",
                                      trigger_mode="always_last")
     # always_last: an edit made while the previous one is processed must not be dropped.
     yaml_editor.input(on_yaml, [yaml_editor], form_outputs + [errors, start], show_progress="hidden",
                       trigger_mode="always_last")
-    reset.click(on_reset, [yaml_editor], form_outputs + [yaml_editor, errors, start])
+    reset.click(on_reset, None, form_outputs + [yaml_editor, errors, start])
     start.click(on_start, field_components + [yaml_editor, source, connection],
                 [modal, errors, start, target]).then(None, [target], None, js=NAVIGATE_JS)
     close.click(lambda: gr.update(visible=False), None, [modal])
@@ -221,6 +250,8 @@ def build(ctx) -> dict:
         "type_note": type_note,
         "open_outputs": [modal, title] + form_outputs + [yaml_editor, errors, start, source, connection],
         "open_values": open_values,
+        # The handlers themselves, for tests that drive the dialog without a browser.
+        "handlers": {"field": field_handler, "yaml": on_yaml, "reset": on_reset, "start": on_start},
     }
 
 
@@ -248,7 +279,9 @@ def _component(field: form.FormField):
     if field.kind == "checkbox":
         return gr.Checkbox(value=value, **common)
     if field.kind in ("number", "integer"):
-        return gr.Number(value=value, precision=0 if field.kind == "integer" else None, **common)
+        # No precision=0 for integers: Gradio would round 2.5 to 2 behind the user's back (the box
+        # still showing 2.5); the schema refuses 2.5 by name instead.
+        return gr.Number(value=value, **common)
     if field.kind == "longtext":
         return gr.Textbox(value=value, lines=6, max_lines=20, **common)
     if field.kind == "text":
