@@ -110,6 +110,31 @@ def rows_to_samples(frame: pd.DataFrame, cfg: ExperimentConfig, split: str = "")
     return samples
 
 
+def preference_samples(frame: pd.DataFrame, cfg: ExperimentConfig, split: str = "") -> list[tuple[TextSample, TextSample]]:
+    """(chosen, rejected) samples of one split: the same prompt, the two answers of each row.
+
+    With unroll_conversations the input column holds the conversation so far ([{role, content}, ...])
+    and both answers continue it.
+    """
+    ds = cfg.dataset
+    outputs = output_columns(cfg)
+    pairs: list[tuple[TextSample, TextSample]] = []
+    for position, (row, record) in enumerate(zip(row_numbers(frame), frame.to_dict("records"))):
+        system = _cell_text(record.get(ds.system_column)) if ds.system_column else ""
+        if ds.unroll_conversations:
+            messages = parse_conversation(record[ds.input_column], f"{split} row {row}".strip(), ds.input_column)
+        else:
+            messages = [{"role": "user", "content": _cell_text(record[ds.input_column])}]
+        if system and not any(m["role"] == "system" for m in messages):
+            messages = [{"role": "system", "content": system}] + messages
+        chosen = OUTPUT_JOIN.join(_cell_text(record[c]) for c in outputs)
+        rejected = _cell_text(record[ds.rejected_output_column])
+        pairs.append((TextSample(messages, chosen, row, position), TextSample(messages, rejected, row, position)))
+    if not pairs:
+        raise DatasetError("no rows to train on")
+    return pairs
+
+
 def set_chat_template(tokenizer, cfg: ExperimentConfig) -> str:
     """Install the configured template on the tokenizer; returns a description for train.log."""
     choice = cfg.tokenizer.chat_template

@@ -9,6 +9,9 @@
   the assistant remembers the user's name and favourite colour across turns.
 - demo_sentiment.csv: text/label for classification (positive, negative, neutral), the
   label given away by keywords.
+- demo_preferences.csv: prompt/chosen/rejected preference pairs for text_dpo_modeling: the
+  chosen answer is right, the rejected one a typical near miss (the word not reversed, the
+  sum off by one, ...).
 """
 from __future__ import annotations
 
@@ -83,6 +86,20 @@ def sentiment(rng: random.Random, rows: int = 300) -> list[dict]:
     return out
 
 
+def preferences(rng: random.Random, rows: int = 300) -> list[dict]:
+    tasks = [
+        lambda w, a, b: (f"Reverse the word: {w}", w[::-1], w),
+        lambda w, a, b: (f"Capitalize: {w}", w.upper(), w),
+        lambda w, a, b: (f"What is {a} + {b}?", str(a + b), str(a + b + 1)),
+        lambda w, a, b: (f"Repeat twice: {w}", f"{w} {w}", w),
+    ]
+    out = []
+    for i in range(rows):
+        prompt, chosen, rejected = tasks[i % len(tasks)](rng.choice(WORDS), rng.randint(0, 9), rng.randint(0, 9))
+        out.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+    return out
+
+
 def write_csv(path: Path, rows: list[dict]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
@@ -97,6 +114,7 @@ def main(out: Path) -> None:
         for row in chats(random.Random(2)):
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     write_csv(out / "demo_sentiment.csv", sentiment(random.Random(3)))
+    write_csv(out / "demo_preferences.csv", preferences(random.Random(4)))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pydantic.fields import FieldInfo
 
 from .errors import short_repr
 from .problem_types import (
-    CAUSAL_LM, IMAGE_CLASSIFICATION, LLM_JUDGE, LOSS_FUNCTIONS, METRICS, PROBLEM_TYPES,
+    CHAT_TYPES, DPO, IMAGE_CLASSIFICATION, LLM_JUDGE, LOSS_FUNCTIONS, METRICS, PROBLEM_TYPES,
 )
 from .sections import (
     TOP_LEVEL, ArchitectureSettings, DatasetSettings, EnvironmentSettings, PredictionSettings,
@@ -41,14 +41,17 @@ class ExperimentConfig(BaseModel):
             errors.append("environment.use_fsdp_cpu_offload: needs environment.use_fsdp to be true")
         if ds.validation_strategy == "custom" and not (ds.validation_dataset_id or ds.validation_dataframe):
             errors.append("dataset.validation_dataset_id: the custom validation strategy needs a validation dataset")
-        if ds.output_column is None and not ds.unroll_conversations:
+        if ds.output_column is None and pt == DPO:
+            errors.append("dataset.output_column: name the column of the chosen answers")
+        elif ds.output_column is None and not ds.unroll_conversations:
             errors.append("dataset.output_column: may be null only when dataset.unroll_conversations is true")
         if isinstance(ds.output_column, list) and not ds.output_column:
             errors.append("dataset.output_column: name at least one column")
-        if ds.unroll_conversations and pt != CAUSAL_LM:
-            errors.append(f"dataset.unroll_conversations: only applies to {CAUSAL_LM}, not {pt}")
-        if ds.system_column and pt != CAUSAL_LM:
-            errors.append(f"dataset.system_column: only applies to {CAUSAL_LM}, not {pt}")
+        chat_types = " and ".join(sorted(CHAT_TYPES))
+        if ds.unroll_conversations and pt not in CHAT_TYPES:
+            errors.append(f"dataset.unroll_conversations: only applies to {chat_types}, not {pt}")
+        if ds.system_column and pt not in CHAT_TYPES:
+            errors.append(f"dataset.system_column: only applies to {chat_types}, not {pt}")
         if not (ds.train_dataset_id or ds.train_dataframe):
             errors.append("dataset.train_dataset_id: choose a train dataset")
         for metric in pr.metrics or []:

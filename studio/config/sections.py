@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from .fields import setting
 from .problem_types import (
-    CAUSAL_LM, GENERATION_TYPES, IMAGE_CLASSIFICATION, IMAGE_TYPES,
+    CAUSAL_LM, CHAT_TYPES, DPO, GENERATION_TYPES, IMAGE_CLASSIFICATION, IMAGE_TYPES,
     LLM_JUDGE, NUM_CLASSES_TYPES, PROBLEM_TYPES, TEXT_INPUT_TYPES,
 )
 from .templates import DEFAULT_JUDGE_PROMPT_TEMPLATE
@@ -69,11 +69,14 @@ class DatasetSettings(Section):
         label="Number of classes", dialog=True, problem_types=sorted(NUM_CLASSES_TYPES), ge=1)
     system_column: Optional[str] = setting(
         None, "Column holding a system prompt; none applied when empty.",
-        label="System column", problem_types=[CAUSAL_LM])
+        label="System column", problem_types=sorted(CHAT_TYPES))
     unroll_conversations: bool = setting(
         False, "Split multi-turn conversations (a column of [{role, content}, ...] messages) "
         "into one sample per assistant turn, each with its preceding history.",
-        label="Unroll conversations", problem_types=[CAUSAL_LM])
+        label="Unroll conversations", problem_types=sorted(CHAT_TYPES))
+    rejected_output_column: str = setting(
+        "rejected", "Column holding the rejected answer of each preference pair (the Output column holds "
+        "the chosen one).", label="Rejected answer column", dialog=True, problem_types=[DPO])
 
 
 class TokenizerSettings(Section):
@@ -177,11 +180,18 @@ class TrainingSettings(Section):
 
     llm_judge_model: str = setting(
         "gpt-5-mini", "Model that scores outputs for the LLM-as-a-Judge metric.", label="LLM judge model",
-        dialog=True, problem_types=[CAUSAL_LM], show_when={"prediction.metrics": [LLM_JUDGE]})
+        dialog=True, problem_types=sorted(CHAT_TYPES), show_when={"prediction.metrics": [LLM_JUDGE]})
     llm_judge_prompt_template: str = setting(
         DEFAULT_JUDGE_PROMPT_TEMPLATE, "Prompt for the judge, with {PROMPT}, {PREDICTED_TEXT} and {TARGET_TEXT}.",
-        label="LLM judge prompt template", dialog=True, problem_types=[CAUSAL_LM],
+        label="LLM judge prompt template", dialog=True, problem_types=sorted(CHAT_TYPES),
         show_when={"prediction.metrics": [LLM_JUDGE]})
+    beta: float = setting(
+        0.1, "Preference strength: DPO/Hinge temperature on the reward difference, IPO's regularisation tau, "
+        "SimPO's reward scale, ORPO's weight of the odds-ratio term.", label="Beta", dialog=True,
+        problem_types=[DPO], gt=0.0, le=100.0)
+    simpo_gamma: float = setting(
+        0.5, "SimPO target reward margin (gamma); only for SimPOLoss.", label="SimPO gamma", dialog=True,
+        problem_types=[DPO], show_when={"training.loss_function": ["SimPOLoss"]}, ge=0.0, le=100.0)
 
 
 class PredictionSettings(Section):

@@ -17,6 +17,9 @@ INPUT_NAMES = ("input", "prompt", "instruction", "question", "query", "text", "s
 OUTPUT_NAMES = ("output", "response", "answer", "completion", "target", "label", "labels", "class",
                 "category", "annotation", "annotations", "objects", "chosen", "summary", "caption")
 SYSTEM_NAMES = ("system", "system_prompt")
+# A preference layout (prompt / chosen / rejected) makes a text_dpo_modeling guess.
+CHOSEN_NAMES = ("chosen", "chosen_response", "preferred", "better")
+REJECTED_NAMES = ("rejected", "rejected_response", "dispreferred", "worse")
 # A column with at most this many distinct values (and far fewer than rows) reads as class labels.
 MAX_CLASSES = 50
 
@@ -133,8 +136,11 @@ def suggest_columns(columns: list[dict], rows: int) -> dict:
     conversation = next((c["name"] for c in columns if c["kind"] == "conversation"), None)
     system = named(SYSTEM_NAMES, {"text"})
     input_column = named(INPUT_NAMES, {"text"}) or conversation
-    output_column = named(OUTPUT_NAMES, {"text", "number", "boolean", "json"})
-    texts = [c["name"] for c in columns if c["kind"] == "text" and c["name"] not in (system, output_column)]
+    rejected = named(REJECTED_NAMES, {"text"})
+    chosen = named(CHOSEN_NAMES, {"text"}) if rejected else None
+    output_column = chosen or named(OUTPUT_NAMES, {"text", "number", "boolean", "json"})
+    texts = [c["name"] for c in columns
+             if c["kind"] == "text" and c["name"] not in (system, output_column, rejected)]
     if input_column is None and texts:
         input_column = texts[0]
     if output_column is None:
@@ -151,7 +157,9 @@ def suggest_columns(columns: list[dict], rows: int) -> dict:
         "system_column": system,
         "conversation_column": conversation,
         "looks_like_conversation": conversation is not None,
-        "problem_type": _problem_type(image, input_column, output_kind, output_info, rows),
+        "rejected_output_column": rejected if chosen else None,
+        "problem_type": ("text_dpo_modeling" if chosen and not image else
+                         _problem_type(image, input_column, output_kind, output_info, rows)),
     }
 
 

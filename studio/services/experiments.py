@@ -27,7 +27,8 @@ COPY, RERUN = "copy", "rerun"
 RESUMABLE_STATUSES = ("Failed", "Stopped")
 STOPPABLE_STATUSES = ("Queued", "Starting", "Training", "Validation")
 # What a dataset profile's "suggested" block may fill in a new experiment (problem type first).
-SUGGESTED_KEYS = ("problem_type", "input_column", "output_column", "image_column", "system_column")
+SUGGESTED_KEYS = ("problem_type", "input_column", "output_column", "image_column", "system_column",
+                  "rejected_output_column")
 
 
 @dataclass(frozen=True)

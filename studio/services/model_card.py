@@ -10,6 +10,7 @@ from studio.runner.run_folder_reader import read_final_metrics
 
 PIPELINE_TAGS = {
     "text_causal_language_modeling": "text-generation",
+    "text_dpo_modeling": "text-generation",
     "text_causal_classification_modeling": "text-classification",
     "image_classification": "image-classification",
     "multimodal_causal_language_modeling": "image-text-to-text",

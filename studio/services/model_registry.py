@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from studio.config.problem_types import PROBLEM_TYPES, problem_types_of_checkpoint
+from studio.config.problem_types import PROBLEM_TYPES, SAME_BACKBONES_AS, problem_types_of_checkpoint
 
 from .model_availability import local_config
 
@@ -31,7 +31,8 @@ class RegisteredModel:
     problem_types: tuple[str, ...] | None = None  # None: fits every problem type
 
     def fits(self, problem_type: str) -> bool:
-        return self.problem_types is None or problem_type in self.problem_types
+        return (self.problem_types is None or problem_type in self.problem_types
+                or SAME_BACKBONES_AS.get(problem_type) in self.problem_types)
 
 
 def load_registry(home: Path | None) -> list[RegisteredModel]:

@@ -22,7 +22,8 @@ NULL_CHOICE = "(none)"
 
 # Fields whose choices come from live data rather than the schema.
 DATASET_FIELDS = ("dataset.train_dataset_id", "dataset.validation_dataset_id")
-COLUMN_FIELDS = ("dataset.input_column", "dataset.output_column", "dataset.image_column")
+COLUMN_FIELDS = ("dataset.input_column", "dataset.output_column", "dataset.image_column",
+                 "dataset.rejected_output_column")
 MULTI_COLUMN_FIELD = "dataset.output_column"  # several columns are concatenated
 BACKBONE_FIELD = "llm_backbone"
 METRICS_FIELD = "prediction.metrics"
@@ -307,7 +308,7 @@ def drop_foreign_metrics(data: dict) -> dict:
 
 
 SUGGESTED_COLUMN_PATHS = ("dataset.input_column", "dataset.output_column", "dataset.image_column",
-                          "dataset.system_column")
+                          "dataset.system_column", "dataset.rejected_output_column")
 
 
 def apply_suggestions(data: dict, suggested: dict, columns: list[str]) -> dict:

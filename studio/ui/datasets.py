@@ -11,6 +11,7 @@ from studio.datasets import DatasetError, delete_dataset, experiments_using, imp
 from studio.ui import project_bar
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, new_experiment_url
+from studio.services.experiments import SUGGESTED_KEYS
 
 UPLOAD_TYPES = [".csv", ".parquet", ".json", ".jsonl", ".zip"]
 PREVIEW_ROWS = 20
@@ -139,7 +140,7 @@ def _profile_md(profile: dict) -> str:
                      f"{column.get('nulls')} | {column.get('unique')} |")
     suggested = profile.get("suggested") or {}
     hints = [f"{key.replace('_', ' ')}: `{value}`" for key, value in suggested.items()
-             if value and key in ("problem_type", "input_column", "output_column", "image_column", "system_column")]
+             if value and key in SUGGESTED_KEYS]
     if hints:
         lines += ["", "Suggested for a new experiment: " + "; ".join(hints)]
     return "\n".join(lines)

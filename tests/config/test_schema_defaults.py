@@ -101,7 +101,9 @@ def test_every_field_carries_label_and_description():
 def test_problem_types_and_metrics_match_spec():
     assert PROBLEM_TYPES == [
         "text_causal_language_modeling", "text_causal_classification_modeling", "image_classification",
-        "multimodal_causal_language_modeling", "object_detection"]
+        "multimodal_causal_language_modeling", "object_detection", "text_dpo_modeling"]
+    assert METRICS["text_dpo_modeling"] == ["Reward margin", "Reward accuracy", "Chosen logp", "Rejected logp",
+                                            "Perplexity", "BLEU", "LLM-as-a-Judge", "QA_Accuracy"]
     assert METRICS["text_causal_language_modeling"] == ["Perplexity", "BLEU", "LLM-as-a-Judge", "QA_Accuracy"]
     assert METRICS["multimodal_causal_language_modeling"] == ["Perplexity", "BLEU", "QA_Accuracy"]
     assert METRICS["text_causal_classification_modeling"] == ["AUC", "Accuracy", "LogLoss", "MAP@3"]

@@ -255,3 +255,14 @@ def test_unused_dataset_is_deleted_with_its_folder(store):
     assert store.datasets.list() == [] and not any((store.home / "datasets").iterdir())
     with pytest.raises(DatasetError, match="no data file"):
         load_dataframe(row["id"])
+
+
+def test_a_prompt_chosen_rejected_table_is_guessed_as_preference_data(store, studio_home):
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "assets" / "data" / "demo_preferences.csv"
+    dataset = import_dataset(store, str(demo), "demo_preferences.csv", name="prefs")
+    suggested = load_profile(dataset["id"], studio_home)["suggested"]
+    assert suggested["problem_type"] == "text_dpo_modeling"
+    assert (suggested["input_column"], suggested["output_column"], suggested["rejected_output_column"]) == (
+        "prompt", "chosen", "rejected")

@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from studio.config import from_dict
-from studio.config.problem_types import (CAUSAL_LM, CLASSIFICATION_LM, IMAGE_CLASSIFICATION, METRICS, MULTIMODAL,
-                                         OBJECT_DETECTION, PROBLEM_TYPES)
+from studio.config.problem_types import (CAUSAL_LM, CLASSIFICATION_LM, DPO, IMAGE_CLASSIFICATION, METRICS,
+                                         MULTIMODAL, OBJECT_DETECTION, PROBLEM_TYPES)
 from studio.datasets import import_dataset
 from studio.runner.supervisor import Supervisor
 from studio.services.context import ChangeFeed
@@ -54,7 +54,9 @@ def test_dialog_shows_exactly_the_fields_of_each_problem_type(problem_type):
     assert (IMAGE_ONLY <= shown) == (problem_type == IMAGE_CLASSIFICATION)
     assert not (IMAGE_ONLY & shown) or problem_type == IMAGE_CLASSIFICATION
     assert ("dataset.image_column" in shown) == (problem_type in (IMAGE_CLASSIFICATION, MULTIMODAL, OBJECT_DETECTION))
-    assert ("dataset.input_column" in shown) == (problem_type in (CAUSAL_LM, CLASSIFICATION_LM, MULTIMODAL))
+    assert ("dataset.input_column" in shown) == (problem_type in (CAUSAL_LM, CLASSIFICATION_LM, MULTIMODAL, DPO))
+    assert ("dataset.rejected_output_column" in shown) == (problem_type == DPO)
+    assert ("training.beta" in shown) == (problem_type == DPO)
     assert ("dataset.num_classes" in shown) == (problem_type in (CLASSIFICATION_LM, IMAGE_CLASSIFICATION,
                                                                   OBJECT_DETECTION))
     assert ("prediction.llm_judge_prompt_template" in shown) is False  # only once LLM-as-a-Judge is chosen
@@ -277,3 +279,10 @@ def test_start_refuses_when_form_and_yaml_disagree_but_not_over_explicit_default
     stale = {"dataset": {"train_dataset_id": "d1"}, "training": {"batch_size": 1}}
     assert form.same_settings(typed, same)  # epochs: 1 is the default, written or not
     assert not form.same_settings(typed, stale)
+
+
+def test_a_preference_run_charts_its_reward_margin_first():
+    from studio.config.problem_types import DEFAULT_METRICS
+
+    reported = ["Reward accuracy", "Reward margin", "Chosen logp", "Rejected logp"]
+    assert default_choice(reported, DEFAULT_METRICS[DPO]) == ["Reward margin"]

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from studio.config.problem_types import (
-    CAUSAL_LM, CLASSIFICATION_LM, IMAGE_CLASSIFICATION, MULTIMODAL, OBJECT_DETECTION,
+    CAUSAL_LM, CLASSIFICATION_LM, DPO, IMAGE_CLASSIFICATION, MULTIMODAL, OBJECT_DETECTION,
 )
 
 if TYPE_CHECKING:  # keep ``import training.problems`` light: no torch at import time
@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # keep ``import training.problems`` light: no torch at import
 # The one map from problem type to the module implementing it.
 MODULES: dict[str, str] = {
     CAUSAL_LM: "training.problems.causal_lm",
+    DPO: "training.problems.dpo",
     CLASSIFICATION_LM: "training.problems.classification_lm",
     IMAGE_CLASSIFICATION: "training.problems.image_classification",
     MULTIMODAL: "training.problems.multimodal",
