@@ -6,18 +6,21 @@ from collections import Counter
 
 import gradio as gr
 
+from studio.services.disk_space import low_disk_warning
 from studio.ui import project_bar
 from studio.ui.deployments import deployments_url
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import experiment_url
 
 REFRESH_S = 3.0
+DISK_REFRESH_S = 30.0
 RECENT = 5
 
 
 def build(ctx, page_blocks: gr.Blocks) -> dict:
     gr.Markdown("# Studio\nFine-tune open models on your own data.", elem_classes=["studio-title"])
     bar = project_bar.build(ctx)
+    disk_warning = gr.Markdown(visible=False, elem_id="home-disk-warning")
     cards = gr.HTML(elem_id="home-cards")
     seen = gr.State(-1)
     timer = gr.Timer(REFRESH_S)
@@ -34,7 +37,14 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     for event in bar["events"]:
         event.then(draw, None, [cards, seen])
     timer.tick(tick, [seen], [cards, seen], show_progress="hidden")
-    return {"cards": cards}
+
+    def disk():
+        warning = low_disk_warning(ctx.home)
+        return gr.update(value=f"⚠ {warning}" if warning else "", visible=bool(warning))
+
+    page_blocks.load(disk, None, [disk_warning])
+    gr.Timer(DISK_REFRESH_S).tick(disk, None, [disk_warning], show_progress="hidden")
+    return {"cards": cards, "disk_warning": disk_warning}
 
 
 def _cards(ctx) -> str:
