@@ -12,6 +12,7 @@ from .judge_endpoint import save_judge_endpoint
 from .push import HF_TOKEN_SECRET
 
 MAX_URL_LENGTH = 2000
+PRICE_LABEL = "Price per GPU-hour (USD)"
 JUDGE_KEY_NOTES = {
     "dropped": " The stored judge API key was removed: it was entered for the previous URL; "
                "enter the key for the new one.",
@@ -49,9 +50,9 @@ def _price(value) -> float:
     try:
         price = float(value or 0.0)
     except (TypeError, ValueError):
-        raise StoreError("price per GPU-hour: must be a number") from None
+        raise StoreError(f"{PRICE_LABEL}: must be a number") from None
     if not math.isfinite(price) or price < 0:
-        raise StoreError("price per GPU-hour: must be a finite number, 0 or more")
+        raise StoreError(f"{PRICE_LABEL}: must be a finite number, 0 or more (got {price:g})")
     return price
 
 

@@ -6,6 +6,7 @@ the runner. Nothing is stored when the config is invalid.
 """
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from .archive import build_archive
 from .text_rules import experiment_name_errors, refuse_unstorable_text
 
 PRICE_SETTING = "price_per_gpu_hour"
+DATA_ROOT_ENV = "STUDIO_DATA_ROOT"
 COPY, RERUN = "copy", "rerun"
 RESUMABLE_STATUSES = ("Failed", "Stopped")
 STOPPABLE_STATUSES = ("Queued", "Starting", "Training", "Validation")
@@ -58,6 +60,7 @@ class ExperimentService:
                 config = from_dict(config)
             except ConfigError as exc:
                 raise ConfigError(errors + exc.errors) from None
+        errors += self._data_file_errors(config)
         for path, dataset_id in (("dataset.train_dataset_id", config.dataset.train_dataset_id),
                                  ("dataset.validation_dataset_id", config.dataset.validation_dataset_id)):
             if dataset_id and self.store.datasets.get(dataset_id) is None:
@@ -65,6 +68,24 @@ class ExperimentService:
         if errors:
             raise ConfigError(errors)
         return config
+
+    def data_roots(self) -> list[Path]:
+        """Folders the app may read data files from: STUDIO_HOME, and those an admin lists in
+        STUDIO_DATA_ROOT (os.pathsep-separated) when the app starts."""
+        extra = [Path(p).expanduser() for p in os.environ.get(DATA_ROOT_ENV, "").split(os.pathsep) if p.strip()]
+        return [root.resolve() for root in [self.home, *extra]]
+
+    def _data_file_errors(self, config: ExperimentConfig) -> list[str]:
+        # The CLI reads any path its user can; the app would read any file the *server* can, and
+        # show its rows in predictions. So in the app a data file must lie inside a data root.
+        errors = []
+        roots = self.data_roots()
+        for path, value in (("dataset.train_dataframe", config.dataset.train_dataframe),
+                            ("dataset.validation_dataframe", config.dataset.validation_dataframe)):
+            if value and not _inside_any(value, roots, self.home):
+                errors.append(f"{path}: the app reads data files only inside {self.home} (or a folder "
+                              f"listed in {DATA_ROOT_ENV}); import the file as a dataset and choose it instead")
+        return errors
 
     def create(self, config: ExperimentConfig | str | dict, project_id: str | None = None, *,
                source_id: str | None = None, connection: str | None = None) -> dict:
@@ -215,6 +236,18 @@ class ExperimentService:
         """A zip to download: "logs" (config, status, metrics, logs, predictions) or "model" (weights)."""
         self.store.experiments.require(experiment_id)
         return build_archive(self.run_dir(experiment_id), what, out_dir=self.home / "exports")
+
+
+def _inside_any(value: str, roots: list[Path], home: Path) -> bool:
+    """Whether the file ``value`` names lies inside one of ``roots``, wherever a relative path is
+    taken from (the engine runs in ``runs/<id>/``; a reader might take STUDIO_HOME)."""
+    try:
+        path = Path(value).expanduser()
+        candidates = [path] if path.is_absolute() else [home / path, home / "runs" / "_" / path]
+        resolved = [candidate.resolve() for candidate in candidates]
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL in the name
+        return False
+    return all(any(target == root or root in target.parents for root in roots) for target in resolved)
 
 
 def _timestamp(value) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.config.runner_settings import HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS
-from studio.services.app_settings import save_settings
+from studio.services.app_settings import PRICE_LABEL, save_settings
 from studio.services.experiments import PRICE_SETTING
 from studio.services.judge_endpoint import JUDGE_KEY_SECRET, JUDGE_URL_SETTING
 from studio.services.push import HF_TOKEN_SECRET
@@ -14,12 +14,14 @@ from studio.store import StoreError
 def build(ctx, page_blocks: gr.Blocks) -> dict:
     gr.Markdown("# Settings")
     with gr.Row():
-        price = gr.Number(label="Price per GPU-hour (USD)", minimum=0, elem_id="setting-price",
+        # No minimum=/precision= on these boxes: Gradio would refuse -3 with "Value -3 is less than
+        # minimum value 0." (no field named) or round 2.5; save_settings checks each and names it.
+        price = gr.Number(label=PRICE_LABEL, elem_id="setting-price",
                           info="Used for the cost shown in each experiment's Resources.")
-        concurrent = gr.Number(label=MAX_CONCURRENT_RUNS.label, precision=0, minimum=MAX_CONCURRENT_RUNS.minimum,
-                               elem_id="setting-concurrency", info=MAX_CONCURRENT_RUNS.help)
-        hung_timeout = gr.Number(label=HUNG_RUN_TIMEOUT_MINUTES.label, minimum=HUNG_RUN_TIMEOUT_MINUTES.minimum,
-                                 elem_id="setting-hung-timeout", info=HUNG_RUN_TIMEOUT_MINUTES.help)
+        concurrent = gr.Number(label=MAX_CONCURRENT_RUNS.label, elem_id="setting-concurrency",
+                               info=MAX_CONCURRENT_RUNS.help)
+        hung_timeout = gr.Number(label=HUNG_RUN_TIMEOUT_MINUTES.label, elem_id="setting-hung-timeout",
+                                 info=HUNG_RUN_TIMEOUT_MINUTES.help)
     gr.Markdown("### Credentials\nSecrets are stored in `secrets.json` (owner-only) and shown masked; "
                 "leave a field empty to keep the stored value. A judge API key belongs to its URL: "
                 "changing the URL without entering a key removes the stored key.")

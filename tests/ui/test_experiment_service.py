@@ -157,3 +157,38 @@ def test_list_page_of_5000_rows_is_fast_and_paginated(service):
     assert page.frame["Status"].iloc[0] == "Queued"
     last = table_page(rows, service, page=999)
     assert last.page == 100 and len(last.ids) == PAGE_SIZE
+
+
+@pytest.mark.parametrize("where", ["absolute", "dotdot", "symlink", "validation"])
+def test_the_app_refuses_data_files_outside_studio_home_with_the_field_named(service, studio_home, tmp_path, where):
+    outside = tmp_path / "private.csv"
+    outside.write_text("input,output\nsecret,row\n")
+    dataset = {"train_dataframe": str(outside)}
+    field = "dataset.train_dataframe"
+    if where == "dotdot":
+        dataset = {"train_dataframe": "../private.csv"}
+    elif where == "symlink":
+        (studio_home / "link.csv").symlink_to(outside)
+        dataset = {"train_dataframe": str(studio_home / "link.csv")}
+    elif where == "validation":
+        (studio_home / "train.csv").write_text("input,output\na,b\n")
+        dataset = {"train_dataframe": "train.csv", "validation_strategy": "custom",
+                   "validation_dataframe": str(outside)}
+        field = "dataset.validation_dataframe"
+    with pytest.raises(ConfigError) as info:
+        service.create({"dataset": dataset})
+    assert [e.split(":")[0] for e in info.value.errors] == [field]
+    assert service.store.experiments.list() == []
+
+
+def test_data_files_inside_studio_home_or_an_admin_data_root_are_accepted(service, studio_home, tmp_path,
+                                                                         monkeypatch):
+    (studio_home / "inside.csv").write_text("input,output\na,b\n")
+    assert service.validate({"dataset": {"train_dataframe": str(studio_home / "inside.csv")}})
+    shared = tmp_path / "shared-data"
+    shared.mkdir()
+    monkeypatch.setenv("STUDIO_DATA_ROOT", str(shared))
+    assert service.validate({"dataset": {"train_dataframe": str(shared / "train.csv")}})
+    # The CLI's loader is not the app: it keeps reading any path its user gives.
+    from studio.config import load_yaml
+    assert load_yaml(f"dataset: {{train_dataframe: {tmp_path / 'private.csv'}}}\n")
