@@ -109,7 +109,7 @@ def test_settings_page_save_says_the_key_was_dropped_and_checks_every_field_firs
     message = save_settings(store, price=1.0, max_concurrent=2, judge_url="https://b.example/v1", judge_key="")
     assert "removed" in message and "previous URL" in message
     before = store.settings.all()
-    for bad, field in ((dict(price=float("nan")), "price"), (dict(price=-1), "price"),
+    for bad, field in ((dict(price=float("nan")), "Price per GPU-hour"), (dict(price=-1), "Price per GPU-hour"),
                        (dict(max_concurrent=0.5), "Max concurrent runs"),
                        (dict(hung_timeout=float("inf")), "Hung-run timeout"),
                        (dict(judge_url="ftp://x"), "judge base URL"),
