@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from studio.config.data_bounds import MAX_UPLOAD_BYTES
 from studio.paths import studio_home
 from studio.services.context import AppContext
 from studio.store import StoreError
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         demo.queue(default_concurrency_limit=8).launch(
             server_name=args.host, server_port=args.port, css=css(), show_error=True,
-            allowed_paths=[str(home / "exports")], footer_links=[])
+            allowed_paths=[str(home / "exports")], footer_links=[],
+            max_file_size=MAX_UPLOAD_BYTES)  # the importer checks it too, for uploads that skip Gradio
     finally:
         ctx.close()  # stops watching; the training processes keep running
         lock.release()

@@ -9,6 +9,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from .data_bounds import MAX_NUM_CLASSES
 from .fields import setting
 from .problem_types import (
     CAUSAL_LM, CHAT_TYPES, DPO, GENERATION_TYPES, IMAGE_CLASSIFICATION, IMAGE_TYPES,
@@ -66,7 +67,8 @@ class DatasetSettings(Section):
         show_when={"dataset.validation_strategy": ["automatic"]})
     num_classes: Optional[int] = setting(
         None, "Number of output classes; inferred from the data when empty.",
-        label="Number of classes", dialog=True, problem_types=sorted(NUM_CLASSES_TYPES), ge=1)
+        label="Number of classes", dialog=True, problem_types=sorted(NUM_CLASSES_TYPES), ge=1,
+        le=MAX_NUM_CLASSES)
     system_column: Optional[str] = setting(
         None, "Column holding a system prompt; none applied when empty.",
         label="System column", problem_types=sorted(CHAT_TYPES))

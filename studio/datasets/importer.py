@@ -8,15 +8,19 @@ import time
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
+
 from studio.atomic_io import write_json_atomic
+from studio.config.data_bounds import ImportLimits, size_text
 from studio.paths import dataset_dir
 from studio.store import NotFoundError, Store, StoreError
 from studio.store.names import clean_name
 from studio.store.records import new_id
 from studio.store.storable import SURROGATE_REASON, has_surrogate
 
+from .cell_checks import check_column_names
 from .errors import DatasetError
-from .images import convert_image_columns, is_missing
+from .images import convert_image_columns
 from .parquet_io import frame_to_table, write_table
 from .profile import build_profile
 from .readers import Source, format_for, read_table, source_size
@@ -30,14 +34,17 @@ STALE_AFTER_S = 3600
 
 
 def import_dataset(store: Store, path_or_bytes: Source | str, filename: str, name: str,
-                   project_id: str | None = None) -> dict:
+                   project_id: str | None = None, limits: ImportLimits = ImportLimits()) -> dict:
     """Read, check and profile the upload, store it under datasets/<id>/, and add its row.
 
-    Raises ``DatasetError`` (nothing written, DB untouched) when the file cannot be used.
+    Raises ``DatasetError`` (nothing written, DB untouched) when the file cannot be used:
+    whatever the upload holds, no other exception is meant to come out of here.
     """
     name = clean_name(name, "dataset", DatasetError)
     if has_surrogate(str(filename)):
         raise DatasetError(f"filename: {SURROGATE_REASON}")
+    if "\0" in str(filename):
+        raise DatasetError("filename: holds a NUL character; rename the file")
     fmt = format_for(filename)
     project_id = project_id or store.projects.default_id()
     if store.projects.get(project_id) is None:
@@ -46,21 +53,47 @@ def import_dataset(store: Store, path_or_bytes: Source | str, filename: str, nam
     source = Path(path_or_bytes) if isinstance(path_or_bytes, (str, os.PathLike)) else bytes(path_or_bytes)
     if isinstance(source, Path) and not source.is_file():
         raise DatasetError(f"{filename}: the uploaded file {source} does not exist")
-    if source_size(source) == 0:
+    size = source_size(source)
+    if size == 0:
         raise DatasetError(f"{filename}: the file is empty")
+    if size > limits.max_upload_bytes:
+        raise DatasetError(f"{filename}: the file has {size_text(size)}, more than the "
+                           f"{size_text(limits.max_upload_bytes)} an upload may have; split it into smaller datasets")
+    try:
+        table, profile, image_columns, json_columns = _read_and_profile(source, fmt, filename, limits)
+        return _store(store, project_id, name, filename, fmt, table, profile, image_columns, json_columns)
+    except MemoryError:  # ArrowMemoryError too
+        raise DatasetError(f"{filename}: the data does not fit in the server's memory; "
+                           "split it into smaller datasets") from None
+    except RecursionError:
+        raise DatasetError(f"{filename}: the data is nested too deeply to read") from None
+    except pa.ArrowException as exc:  # a layout Arrow cannot store that the checks above let through
+        raise DatasetError(f"{filename}: the data cannot be stored as Parquet ({str(exc)[:300]}); "
+                           "nothing was stored") from None
+    except OSError as exc:
+        raise DatasetError(f"{filename}: the dataset could not be saved ({exc.strerror or exc}); "
+                           "nothing was stored") from None
 
+
+def _read_and_profile(source: Source, fmt: str, filename: str, limits: ImportLimits):
     if fmt == "zip":
-        frame, image_columns = read_zip(source, filename)
+        frame, image_columns = read_zip(source, filename, limits)
     else:
-        frame = read_table(source, fmt, filename)
+        frame = read_table(source, fmt, filename, limits)
         image_columns = []
+    check_column_names(frame.columns, filename, limits.max_columns)
     image_columns += [c for c in convert_image_columns(frame) if c not in image_columns]
     frame = _usable(frame, filename)
     table, json_columns, text_columns = frame_to_table(frame)
     dtypes = {f.name: str(f.type) for f in table.schema}
     profile = build_profile(frame, image_columns, json_columns, text_columns, dtypes)
     profile["source"] = {"filename": filename, "format": fmt}
+    return table, profile, image_columns, json_columns
 
+
+def _store(store: Store, project_id: str, name: str, filename: str, fmt: str, table, profile: dict,
+           image_columns: list[str], json_columns: list[str]) -> dict:
+    """Write the folder under a staging name, then rename it and add the row together (or neither)."""
     dataset_id = new_id()
     datasets_root = dataset_dir(dataset_id, store.home).parent
     datasets_root.mkdir(parents=True, exist_ok=True)
@@ -135,7 +168,8 @@ def experiments_using(store: Store, dataset_id: str) -> list[dict]:
 
 
 def _usable(frame, filename):
-    keep = [c for c in frame.columns if not frame[c].map(is_missing).all()]
+    empty = frame.isna().all().tolist()
+    keep = [c for c, is_empty in zip(frame.columns, empty) if not is_empty]
     if not keep:
         raise DatasetError(f"{filename}: no usable columns (every column is empty); "
                            f"the file needs at least one column with values")

@@ -22,6 +22,8 @@ from .images import is_missing
 
 JSON_COLUMNS_KEY = b"studio.json_columns"
 IMAGE_COLUMNS_KEY = b"studio.image_columns"
+# What pyarrow raises for values it cannot give one Arrow type (those columns become text or JSON).
+_UNTYPABLE = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError)
 
 
 def plain(value: Any) -> Any:
@@ -44,11 +46,13 @@ def is_nested(value: Any) -> bool:
 def frame_to_table(frame: pd.DataFrame) -> tuple[pa.Table, list[str], list[str]]:
     """The Arrow table to store, the JSON-text columns and the columns coerced to text."""
     arrays, json_columns, text_columns = {}, [], []
-    for column in frame.columns:
-        series = frame[column]
+    for column, series in frame.items():
         if series.dtype != object:
-            arrays[column] = pa.array(series, from_pandas=True)
-            continue
+            try:
+                arrays[column] = pa.array(series, from_pandas=True)
+                continue
+            except _UNTYPABLE:
+                series = series.astype(object)
         values = series.tolist()
         if any(is_nested(v) for v in values):
             values = [plain(v) for v in values]
@@ -63,7 +67,7 @@ def frame_to_table(frame: pd.DataFrame) -> tuple[pa.Table, list[str], list[str]]
         values = [None if is_missing(v) else plain(v) for v in values]
         try:
             arrays[column] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        except _UNTYPABLE:
             arrays[column] = pa.array([None if v is None else str(v) for v in values], type=pa.string())
             text_columns.append(column)
     return pa.table(arrays), json_columns, text_columns
@@ -72,18 +76,18 @@ def frame_to_table(frame: pd.DataFrame) -> tuple[pa.Table, list[str], list[str]]
 def _native_nested(values: list) -> pa.Array | None:
     try:
         array = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+    except _UNTYPABLE:
         return None
     # Arrow fills keys missing from some dicts with None and an all-empty list gets a
-    # null type: either way the data would not come back as it went in.
+    # null type: either way the data would not come back as it went in (and {} cannot be written).
     if _has_null_type(array.type) or array.to_pylist() != values:
         return None
     return array
 
 
 def _has_null_type(kind: pa.DataType) -> bool:
-    if pa.types.is_null(kind):
-        return True
+    if pa.types.is_null(kind) or (pa.types.is_struct(kind) and kind.num_fields == 0):
+        return True  # a null column, or an empty dict's struct, which Parquet cannot write
     return any(_has_null_type(kind.field(i).type) for i in range(kind.num_fields))
 
 

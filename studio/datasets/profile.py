@@ -46,19 +46,25 @@ def _size(n: int) -> str:
     return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KB" if n < 1024 ** 2 else f"{n / 1024 ** 2:.1f} MB"
 
 
-def _unique(series: pd.Series) -> int:
+def _unique(values: list) -> int:
+    present = [v for v in values if not is_missing(v)]
     try:
-        return int(series.nunique(dropna=True))
+        return len(set(present))
     except TypeError:  # lists and dicts are unhashable: count their JSON text
-        return len({json.dumps(plain(v), sort_keys=True, default=str) for v in series if not is_missing(v)})
+        return len({json.dumps(plain(v), sort_keys=True, default=str) for v in present})
+
+
+def _parsed(text: str) -> Any:
+    """The JSON a text cell holds, or None when it holds none (or is too deep to parse)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def is_conversation(value: Any) -> bool:
     if isinstance(value, str) and value.lstrip().startswith("["):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return False
+        value = _parsed(value)
     value = plain(value) if is_nested(value) else value
     return (isinstance(value, list) and bool(value)
             and all(isinstance(m, dict) and "role" in m and "content" in m for m in value))
@@ -68,27 +74,24 @@ def _is_json_object(value: Any) -> bool:
     """Text holding a JSON object, e.g. a COCO annotation exported as a string."""
     if not isinstance(value, str) or not value.lstrip().startswith("{"):
         return False
-    try:
-        return isinstance(json.loads(value), dict)
-    except json.JSONDecodeError:
-        return False
+    return isinstance(_parsed(value), dict)
 
 
-def _kind(series: pd.Series, name: str, image_columns: list[str]) -> str:
+def _kind(head: list, dtype, name: str, image_columns: list[str]) -> str:
     if name in image_columns:
         return "image"
-    values = [v for v in series.head(50) if not is_missing(v)]
+    values = [v for v in head[:50] if not is_missing(v)]
     if not values:
         return "empty"
     if all(is_conversation(v) for v in values[:20]):
         return "conversation"
     if any(is_nested(v) for v in values) or all(_is_json_object(v) for v in values[:20]):
         return "json"
-    if pd.api.types.is_bool_dtype(series) or all(isinstance(v, bool) for v in values):
+    if pd.api.types.is_bool_dtype(dtype) or all(isinstance(v, bool) for v in values):
         return "boolean"
-    if pd.api.types.is_numeric_dtype(series):
+    if pd.api.types.is_numeric_dtype(dtype):
         return "number"
-    if pd.api.types.is_datetime64_any_dtype(series):
+    if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
     if all(isinstance(v, str) for v in values):
         return "text"
@@ -99,17 +102,20 @@ def build_profile(frame: pd.DataFrame, image_columns: list[str], json_columns: l
                   text_columns: list[str], dtypes: dict[str, str]) -> dict:
     rows = len(frame)
     columns = []
-    for name in frame.columns:
-        series = frame[name]
+    nulls = frame.isna().sum().tolist()
+    samples = {}
+    # Plain lists per column: pandas' per-column overhead made a 10,000-column file take a minute.
+    for (name, series), missing in zip(frame.items(), nulls):
+        values = series.tolist()
         columns.append({
             "name": name,
             "dtype": dtypes.get(name, str(series.dtype)),
-            "kind": _kind(series, name, image_columns),
-            "nulls": int(series.map(is_missing).sum()),
-            "unique": _unique(series),
+            "kind": _kind(values[:50], series.dtype, name, image_columns),
+            "nulls": int(missing),
+            "unique": _unique(values),
         })
-    sample = [{name: display_value(value) for name, value in row.items()}
-              for row in frame.head(SAMPLE_ROWS).to_dict(orient="records")]
+        samples[name] = [display_value(value) for value in values[:SAMPLE_ROWS]]
+    sample = [{name: values[row] for name, values in samples.items()} for row in range(min(rows, SAMPLE_ROWS))]
     return {
         "rows": rows,
         "columns": columns,

@@ -5,41 +5,38 @@ zip root); each is replaced by the image's bytes.
 """
 from __future__ import annotations
 
-import io
 import posixpath
-import zipfile
 from pathlib import Path
 
 import pandas as pd
 
+from studio.config.data_bounds import ImportLimits
+
 from .errors import DatasetError
 from .images import IMAGE_EXTENSIONS, check_image, is_missing
 from .readers import FORMATS, TABLE_FORMATS, Source, read_table
+from .zip_members import MemberReader, open_archive
 
 
-def read_zip(source: Source, filename: str) -> tuple[pd.DataFrame, list[str]]:
+def read_zip(source: Source, filename: str, limits: ImportLimits = ImportLimits()) -> tuple[pd.DataFrame, list[str]]:
     """The index rows with image file names replaced by bytes, and the image column names."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DatasetError(f"{filename}: expected a ZIP archive, but it cannot be opened ({exc})") from None
-    with archive:
+    with open_archive(source, filename, limits) as archive:
         members = {info.filename: info for info in archive.infolist() if not info.is_dir()}
+        reader = MemberReader(archive, filename, limits)
         index_name = _find_index(members, filename)
         index_label = f"{filename}/{index_name}"
-        try:
-            frame = read_table(archive.read(index_name), FORMATS[Path(index_name).suffix.lower()], index_label)
-        except zipfile.BadZipFile as exc:
-            raise DatasetError(f"{index_label}: cannot be read from the archive ({exc})") from None
+        frame = read_table(reader.read(members[index_name]), FORMATS[Path(index_name).suffix.lower()],
+                           index_label, limits)
         frame.columns = [str(c) for c in frame.columns]
         image_columns = _image_name_columns(frame)
         if not image_columns:
             raise DatasetError(f"{index_label}: no column holds image file names (ending in "
                                f"{', '.join(IMAGE_EXTENSIONS)}); add one naming the images inside the zip")
         base = posixpath.dirname(index_name)
+        checked: set[str] = set()
         for column in image_columns:
             frame[column] = pd.Series(
-                [_image_bytes(archive, members, base, value, column, row, index_label)
+                [_image_bytes(reader, members, checked, base, value, f"{index_label} row {row} (column {column!r})")
                  for row, value in enumerate(frame[column], start=1)],
                 index=frame.index, dtype=object)
     return frame, image_columns
@@ -57,7 +54,7 @@ def _find_index(members: dict, filename: str) -> str:
     shallowest = min(name.count("/") for name in candidates)
     top = sorted(name for name in candidates if name.count("/") == shallowest)
     if len(top) > 1:
-        raise DatasetError(f"{filename}: the zip has several index files ({', '.join(top)}); keep only one")
+        raise DatasetError(f"{filename}: the zip has several index files ({', '.join(top[:5])}); keep only one")
     return top[0]
 
 
@@ -70,17 +67,18 @@ def _image_name_columns(frame: pd.DataFrame) -> list[str]:
     return columns
 
 
-def _image_bytes(archive, members, base, value, column, row, index_label) -> bytes | None:
+def _image_bytes(reader: MemberReader, members: dict, checked: set[str], base: str, value, where: str) -> bytes | None:
     if is_missing(value):
         return None
     name = value.strip().replace("\\", "/")
     while name.startswith("./"):
         name = name[2:]
-    where = f"{index_label} row {row} (column {column!r})"
     found = next((c for c in (posixpath.normpath(posixpath.join(base, name)) if base else None, name)
                   if c and c in members), None)
     if found is None:
         raise DatasetError(f"{where}: image {value!r} is not in the zip; add it or fix the file name")
-    data = archive.read(found)
-    check_image(data, f"{where}, image {value!r}")
+    data = reader.read(members[found])
+    if found not in checked:  # an image used by many rows is decoded once
+        check_image(data, f"{where}, image {value!r}")
+        checked.add(found)
     return data
