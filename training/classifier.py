@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from studio.config.data_bounds import MAX_NUM_CLASSES
 from training.data import row_numbers
 from training.errors import DatasetError
 from training.metrics.classification import compute_classification_metrics
@@ -68,6 +69,14 @@ def _cells(frames: list[pd.DataFrame], column: str) -> list[tuple[str, Any]]:
 def _too_many(bad: list[str]) -> str:
     more = f"; and {len(bad) - MAX_BAD_ROWS_LISTED} more" if len(bad) > MAX_BAD_ROWS_LISTED else ""
     return "; ".join(bad[:MAX_BAD_ROWS_LISTED]) + more
+
+
+def refuse_too_many_classes(num_classes: int, column: str) -> None:
+    """Stop before a head (and the id/name tables) of absurd size is allocated: a class id of
+    1,000,000,000 would otherwise make a billion-row head and get the run killed for memory."""
+    if num_classes > MAX_NUM_CLASSES:
+        raise DatasetError(f"{column}: {num_classes:,} classes (the largest class id + 1, or dataset.num_classes) "
+                           f"is more than the {MAX_NUM_CLASSES:,} allowed; number the classes from 0")
 
 
 @dataclass
@@ -133,6 +142,7 @@ class LabelSpace:
 
     @staticmethod
     def _check_count(detected: int, num_classes: int | None, column: str, exact: bool = False) -> int:
+        refuse_too_many_classes(num_classes or detected, column)
         if num_classes is None:
             if detected < 2:
                 raise DatasetError(f"{column}: only one class found; a classifier needs at least two "

@@ -70,3 +70,16 @@ def test_losses_match_torch_references_and_focal_downweights_easy_examples():
     p = torch.softmax(logits, -1)
     manual = -(one_hot * (1 - p) ** 2 * torch.log(p)).sum(-1).mean()
     assert classification_loss(logits, one_hot, "FocalLoss", False) == pytest.approx(float(manual))
+
+
+def test_a_huge_class_id_is_refused_before_any_table_is_allocated():
+    import time
+
+    from studio.config.data_bounds import MAX_NUM_CLASSES
+
+    started = time.monotonic()
+    with pytest.raises(DatasetError, match=f"1,000,000,001 classes .* more than the {MAX_NUM_CLASSES:,} allowed"):
+        LabelSpace.detect([pd.DataFrame({"y": [0, 1_000_000_000]})], ["y"], None)
+    with pytest.raises(DatasetError, match="more than the"):
+        LabelSpace.detect([pd.DataFrame({"y": [0, 1]})], ["y"], MAX_NUM_CLASSES + 1)
+    assert time.monotonic() - started < 1.0

@@ -74,3 +74,17 @@ def test_box_outside_its_image_fails_the_run_with_the_row(tmp_path, tiny_detr_di
     run = tmp_path / "run"
     assert run_engine(config, run).returncode == 1
     assert "row 4, box 0: [20, 20, 30, 30] is outside the 32x32 image" in read_status(run)["error"]
+
+
+@pytest.mark.slow
+def test_a_billion_category_id_fails_the_run_before_the_head_is_built(tmp_path, tiny_detr_dir):
+    # Through the CLI, so the importer's own bound is not what stops it: the engine must.
+    frame = demo_data_module().boxes_detection(rows=8, seed=0)
+    frame.loc[2, "output"] = json.dumps({"bbox": [[1, 1, 4, 4]], "category": [1_000_000_000]})
+    data = tmp_path / "huge_category.parquet"
+    frame.to_parquet(data)
+    config = write_config(tmp_path / "cfg.yaml", OBJECT_DETECTION, tiny_detr_dir, data,
+                          dataset={"validation_strategy": "custom", "validation_dataframe": str(data)})
+    run = tmp_path / "run"
+    assert run_engine(config, run, timeout=120).returncode == 1
+    assert "1,000,000,001 classes" in read_status(run)["error"]

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from training.classifier import refuse_too_many_classes
 from training.data import row_numbers
 from training.errors import DatasetError
 from training.images import check_images, load_image
@@ -129,6 +130,7 @@ class ObjectDetectionProblem(Problem):
             self.splits[name] = (split, sizes, parse_split(split.frame, out_col, sizes, name, configured))
         seen = [c for _, _, annotations in self.splits.values() for a in annotations for c in a.categories]
         self.num_classes = configured or (max(seen) + 1 if seen else 1)
+        refuse_too_many_classes(self.num_classes, out_col)
         self.logs.train(f"num_classes: {self.num_classes} "
                         + ("(dataset.num_classes)" if configured else "(max category + 1)")
                         + f"; {len(seen)} boxes in {sum(len(s[2]) for s in self.splits.values())} images")
