@@ -8,6 +8,7 @@ from pathlib import Path
 from studio.runner.supervisor import Supervisor
 from studio.store import Store
 
+from .datasets import DatasetService
 from .experiments import ExperimentService
 from .model_registry import RegisteredModel, load_registry
 
@@ -37,6 +38,7 @@ class AppContext:
     supervisor: Supervisor
     experiments: ExperimentService
     changes: ChangeFeed
+    datasets: DatasetService
     deploy: object | None = None  # studio.services.deploy.DeploymentService once it exists
 
     @classmethod
@@ -51,7 +53,8 @@ class AppContext:
             if deploy is not None:
                 deploy.reattach()  # keep serving processes that outlived the last app run
         return cls(home=Path(home), store=store, supervisor=supervisor,
-                   experiments=ExperimentService(store, supervisor, home), changes=changes, deploy=deploy)
+                   experiments=ExperimentService(store, supervisor, home), changes=changes,
+                   datasets=DatasetService(store, home), deploy=deploy)
 
     def models(self) -> list[RegisteredModel]:
         # Read on each use so an admin's edit to STUDIO_HOME/models.yaml shows without a restart.

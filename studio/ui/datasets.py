@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from studio.datasets import DatasetError, delete_dataset, experiments_using, import_dataset, load_profile, preview
+from studio.datasets import DatasetError
 from studio.ui import project_bar
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, new_experiment_url
@@ -53,7 +53,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     def draw():
         project_id = ctx.current_project()["id"]
-        datasets = ctx.store.datasets.list(project_id)
+        datasets = ctx.datasets.list(project_id)
         frame = pd.DataFrame([{
             "Name": d.get("name"), "Dataset ID": d["id"], "Rows": d.get("rows"),
             "Columns": ", ".join(d.get("columns") or []), "Format": d.get("format"),
@@ -62,12 +62,12 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         return frame, [d["id"] for d in datasets]
 
     def show(dataset_id):
-        row = ctx.store.datasets.get(dataset_id) if dataset_id else None
+        row = ctx.datasets.get(dataset_id)
         if row is None:
             return gr.update(visible=False), "", None, ""
         try:
-            frame = preview(dataset_id, PREVIEW_ROWS, ctx.home)
-            summary = _profile_md(load_profile(dataset_id, ctx.home))
+            frame, profile_data = ctx.datasets.show(dataset_id, PREVIEW_ROWS)
+            summary = _profile_md(profile_data)
         except DatasetError as exc:
             frame, summary = None, f"⚠ {exc}"
         title = f"## {html.escape(row['name'])}\n<span class='studio-muted'>`{row['id']}` · {row.get('rows')} rows · " \
@@ -78,12 +78,10 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         if file is None:
             return "Choose a file first.", gr.skip(), gr.skip(), gr.skip()
         path = Path(file if isinstance(file, str) else file.name)
-        filename = path.name
         try:
-            row = import_dataset(ctx.store, path, filename, (given_name or "").strip() or Path(filename).stem,
-                                 ctx.current_project()["id"])
+            row = ctx.datasets.import_upload(path, path.name, given_name, ctx.current_project()["id"])
         except DatasetError as exc:
-            return f"⚠ {exc}", gr.skip(), gr.skip(), gr.skip()
+            return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
         frame, dataset_ids = draw()
         return f"Imported **{html.escape(row['name'])}**: {row['rows']} rows.", frame, dataset_ids, row["id"]
@@ -94,10 +92,10 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         return dataset_ids[evt.index[0]]
 
     def ask_delete(dataset_id):
-        row = ctx.store.datasets.get(dataset_id)
+        row = ctx.datasets.get(dataset_id)
         if row is None:
             return gr.skip(), gr.skip(), gr.skip()
-        users = experiments_using(ctx.store, dataset_id)
+        users = ctx.datasets.users(dataset_id)
         if users:
             names = ", ".join(f"**{html.escape(u.get('name') or u['id'])}**" for u in users[:5])
             more = f" and {len(users) - 5} more" if len(users) > 5 else ""
@@ -109,12 +107,13 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     def do_delete(dataset_id):
         try:
-            delete_dataset(ctx.store, dataset_id)
-        except DatasetError as exc:
-            raise gr.Error(str(exc)) from exc
+            ctx.datasets.delete(dataset_id)
+        except DatasetError as exc:  # shown in the dialog, which stays open
+            return gr.update(visible=True), gr.update(value=f"### Cannot delete\n\n⚠ {html.escape(str(exc))}"), \
+                gr.update(visible=False), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
         frame, dataset_ids = draw()
-        return gr.update(visible=False), frame, dataset_ids, None
+        return gr.update(visible=False), gr.skip(), gr.skip(), frame, dataset_ids, None
 
     page_blocks.load(lambda: (bar["values"](), *draw()), None, [bar["project"], table, ids])
     for event in bar["events"]:
@@ -128,7 +127,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                          [selected], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete.click(ask_delete, [selected], [confirm, confirm_text, confirm_yes])
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
-    confirm_yes.click(do_delete, [selected], [confirm, table, ids, selected])
+    confirm_yes.click(do_delete, [selected], [confirm, confirm_text, confirm_yes, table, ids, selected])
     return {"table": table, "upload": upload, "detail": detail}
 
 

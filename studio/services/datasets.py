@@ -1,0 +1,47 @@
+"""Import, list, show and delete datasets: what the Datasets page asks for, through one door.
+
+The importer (``studio.datasets``) does the work; this service is where a rule about who may
+import or delete what (a permission, a demo's tighter size bounds) is checked once for every
+caller. Every failure a user can cause comes out as a ``DatasetError`` with the file or row named.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from studio.config.data_bounds import ImportLimits
+from studio.datasets import (DatasetError, delete_dataset, experiments_using, import_dataset, load_profile,
+                             preview)
+
+
+class DatasetService:
+    def __init__(self, store, home: Path, limits: ImportLimits | None = None):
+        self.store = store
+        self.home = Path(home)
+        self.limits = limits or ImportLimits()
+
+    def list(self, project_id: str) -> list[dict]:
+        return self.store.datasets.list(project_id)
+
+    def get(self, dataset_id: str | None) -> dict | None:
+        return self.store.datasets.get(dataset_id) if dataset_id else None
+
+    def import_upload(self, path: str | Path, filename: str, name: str | None, project_id: str) -> dict:
+        """Import an uploaded file; its name (without extension) names the dataset when ``name`` is blank."""
+        name = (name or "").strip() or Path(filename).stem
+        return import_dataset(self.store, Path(path), filename, name, project_id, limits=self.limits)
+
+    def users(self, dataset_id: str) -> list[dict]:
+        """The experiments that train or validate on the dataset (they block its deletion)."""
+        return experiments_using(self.store, dataset_id)
+
+    def delete(self, dataset_id: str) -> None:
+        delete_dataset(self.store, dataset_id)
+
+    def show(self, dataset_id: str, rows: int) -> tuple[pd.DataFrame, dict]:
+        """The first ``rows`` rows shortened for display, and the profile (DatasetError if unreadable)."""
+        return preview(dataset_id, rows, self.home), load_profile(dataset_id, self.home)
+
+
+__all__ = ["DatasetError", "DatasetService"]
