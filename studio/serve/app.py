@@ -1,45 +1,29 @@
 """The FastAPI app: OpenAI-shaped /v1/models and /v1/chat/completions, plus /health."""
 from __future__ import annotations
 
-import hmac
 import json
+import logging
 import time
 import uuid
-from typing import Any, Iterator, Literal, Optional, Union
+from typing import Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
+from studio.config import serving as limits
+
+from .generation_defaults import GenerationDefaults
+from .request_guard import RequestGuard
+from .request_schema import ChatRequest, error_param
 from .transformers_engine import (
     RequestError, SamplingParams, TransformersClassifier, TransformersGenerator, Usage,
 )
 
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: Union[str, list[dict[str, Any]], None] = None
-
-
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
-
-class ChatRequest(BaseModel):
-    # Unknown OpenAI fields (presence_penalty, seed, ...) are accepted and ignored, as most servers do.
-    model_config = ConfigDict(extra="allow")
-    model: Optional[str] = None
-    messages: list[ChatMessage] = Field(min_length=1)
-    max_tokens: Optional[int] = Field(None, ge=1)
-    max_completion_tokens: Optional[int] = Field(None, ge=1)
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    stop: Union[str, list[str], None] = None
-    n: int = 1
-    stream: bool = False
-    stream_options: Optional[StreamOptions] = None
+log = logging.getLogger("studio.serve")
+ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error", 405: "invalid_request_error",
+               413: "invalid_request_error", 429: "rate_limit_error"}
 
 
 def openai_error(status: int, message: str, type_: str = "invalid_request_error",
@@ -49,25 +33,45 @@ def openai_error(status: int, message: str, type_: str = "invalid_request_error"
 
 
 def create_app(engine: TransformersGenerator | TransformersClassifier, served_name: str,
-               api_key: str | None = None, backend: str = "transformers") -> FastAPI:
+               api_key: str | None = None, backend: str = "transformers",
+               defaults: GenerationDefaults | None = None,
+               max_body_bytes: int = limits.MAX_REQUEST_BYTES) -> FastAPI:
+    # The API docs open only with the key (RequestGuard); a browser cannot send it, so with a key
+    # they are effectively off. Without a key the whole API is open anyway.
     app = FastAPI(title=f"Studio serve: {served_name}")
     created = int(time.time())
-
-    @app.middleware("http")
-    async def require_api_key(request: Request, call_next):
-        if api_key and request.url.path.startswith("/v1"):
-            header = request.headers.get("authorization", "")
-            given = header[7:] if header.lower().startswith("bearer ") else ""
-            if not hmac.compare_digest(given.encode(), api_key.encode()):
-                return openai_error(401, "Incorrect or missing API key: send 'Authorization: Bearer <key>'.",
-                                    code="invalid_api_key")
-        return await call_next(request)
+    defaults = defaults or GenerationDefaults()
+    app.add_middleware(RequestGuard, api_key=api_key, max_body_bytes=max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        first = exc.errors()[0]
-        param = ".".join(str(p) for p in first["loc"] if p != "body")
-        return openai_error(400, f"{param}: {first['msg']}", param=param, code="invalid_value")
+        errors = exc.errors()
+        # The deepest location names the field best (a union reports one error per branch).
+        first = max(errors, key=lambda e: len(e.get("loc") or ())) if errors else {"loc": (), "msg": "invalid"}
+        param = error_param(tuple(first.get("loc") or ())) or "messages"
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        if first.get("type") == "json_invalid":
+            param, message = None, "the body is not valid JSON"
+        elif first.get("type") == "model_attributes_type" and param == "messages":
+            param, message = None, 'the body must be a JSON object with "messages"'
+            errors = [first]
+        more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+        return openai_error(400, f"{param}: {message}{more}" if param else message + more,
+                            param=param, code="invalid_value")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "invalid request"
+        if exc.status_code == 404:
+            message = f"no route {request.url.path}; this server answers /v1/models and /v1/chat/completions"
+        elif exc.status_code == 400:
+            message = "the body cannot be parsed: send a JSON object"
+        return openai_error(exc.status_code, message, ERROR_TYPES.get(exc.status_code, "invalid_request_error"))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        log.exception("studio.serve: %s %s failed", request.method, request.url.path)
+        return openai_error(500, f"the server failed on this request ({type(exc).__name__})", "server_error")
 
     @app.get("/health")
     def health():
@@ -76,7 +80,8 @@ def create_app(engine: TransformersGenerator | TransformersClassifier, served_na
     @app.get("/v1/models")
     def models():
         return {"object": "list", "data": [
-            {"id": served_name, "object": "model", "created": created, "owned_by": "studio"}]}
+            {"id": served_name, "object": "model", "created": created, "owned_by": "studio",
+             "studio_generation_defaults": defaults.as_dict()}]}
 
     @app.post("/v1/chat/completions")
     def chat_completions(body: ChatRequest):
@@ -86,7 +91,7 @@ def create_app(engine: TransformersGenerator | TransformersClassifier, served_na
         if body.model and body.model != served_name:
             return openai_error(404, f"model '{body.model}' is not served here; this server serves "
                                 f"'{served_name}' (see GET /v1/models).", param="model", code="model_not_found")
-        messages = [m.model_dump() for m in body.messages]
+        messages = [m.as_dict() for m in body.messages]
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         try:
             if isinstance(engine, TransformersClassifier):
@@ -96,12 +101,14 @@ def create_app(engine: TransformersGenerator | TransformersClassifier, served_na
                 if body.stream:
                     return _sse(_single_chunk_stream(completion_id, served_name, label, probs, usage, body))
                 return response
-            stop = [body.stop] if isinstance(body.stop, str) else body.stop
-            params = SamplingParams(max_tokens=body.max_completion_tokens or body.max_tokens,
-                                    temperature=body.temperature, top_p=body.top_p, stop=stop)
+            params = SamplingParams.resolve(
+                defaults, stop=body.stop_list(), max_tokens=body.max_completion_tokens or body.max_tokens,
+                min_tokens=body.min_tokens, temperature=body.temperature, top_p=body.top_p, top_k=body.top_k,
+                repetition_penalty=body.repetition_penalty, num_beams=body.num_beams)
             stream = engine.stream(messages, params)
         except RequestError as exc:
-            return openai_error(400, str(exc), param=exc.param)
+            return openai_error(400, f"{exc.param}: {exc}" if exc.param else str(exc), param=exc.param,
+                                code="invalid_value")
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return _sse(_chunks(completion_id, served_name, stream, include_usage))

@@ -61,15 +61,38 @@ def is_adapter(model_dir: Path) -> bool:
     return (model_dir / "adapter_config.json").exists()
 
 
+def holds_model(folder: Path) -> bool:
+    return (folder / "config.json").is_file() or is_adapter(folder)
+
+
+def find_model_folder(path: str | Path) -> Path:
+    """The folder to serve for ``path``: itself when it holds a model or an adapter; for a run folder
+    or its ``checkpoint`` folder, the merged model inside (else the adapter).
+    """
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise ModelLoadError(f"--model {path}: no such folder")
+    for candidate in (folder, folder / "model", folder / "adapter",
+                      folder / "checkpoint" / "model", folder / "checkpoint" / "adapter"):
+        if holds_model(candidate):
+            return candidate
+    raise ModelLoadError(f"--model {path}: neither a model (config.json) nor a peft adapter (adapter_config.json) "
+                         "folder, nor a run folder (or its checkpoint folder) holding checkpoint/model or "
+                         "checkpoint/adapter")
+
+
+def run_folder_of(model_dir: Path) -> Path | None:
+    """The run folder a served model came from (``RUN_DIR/checkpoint/model``), when there is one."""
+    for folder in (model_dir.parent.parent, model_dir.parent, model_dir):
+        if (folder / "config.yaml").is_file() and (folder / "checkpoint").is_dir():
+            return folder
+    return None
+
+
 def load(model_path: str | Path, device: str = "auto") -> LoadedModel:
     import torch
 
-    model_dir = Path(model_path).expanduser().resolve()
-    if not model_dir.is_dir():
-        raise ModelLoadError(f"--model {model_path}: no such folder")
-    if not ((model_dir / "config.json").exists() or is_adapter(model_dir)):
-        raise ModelLoadError(f"--model {model_path}: neither a model (config.json) nor a peft adapter "
-                             "(adapter_config.json) folder")
+    model_dir = find_model_folder(model_path)
     device = resolve_device(device)
     dtype = torch.float32
     if device.startswith("cuda"):

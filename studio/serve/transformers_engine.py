@@ -1,30 +1,35 @@
 """Chat generation and classification with a transformers model, one request at a time."""
 from __future__ import annotations
 
-import base64
-import io
 import threading
 from dataclasses import dataclass
 from typing import Iterator
 
+from .generation_defaults import GenerationDefaults
+from .message_content import RequestError, message_images, message_text
 from .model_loading import CLASSIFY_IMAGE, LoadedModel
 from .stop_sequences import StopScanner
 
-
-class RequestError(ValueError):
-    """A request the model cannot answer as asked; becomes an HTTP 400 naming ``param``."""
-
-    def __init__(self, message: str, param: str | None = None):
-        super().__init__(message)
-        self.param = param
+__all__ = ["RequestError", "SamplingParams", "TransformersClassifier", "TransformersGenerator", "Usage"]
 
 
 @dataclass
 class SamplingParams:
+    """What one request generates with: its own values, else the server's GenerationDefaults."""
     max_tokens: int | None = None
+    min_tokens: int = 0
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+    num_beams: int = 1
     stop: list[str] | None = None
+
+    @classmethod
+    def resolve(cls, defaults: GenerationDefaults, stop: list[str] | None = None, **requested) -> "SamplingParams":
+        values = defaults.as_dict()
+        values.update({k: v for k, v in requested.items() if v is not None})
+        return cls(stop=stop, **values)
 
 
 @dataclass
@@ -49,30 +54,6 @@ class GenerationStream:
         return self._deltas
 
 
-def message_text(content) -> str:
-    """The text of an OpenAI message content: a string or a list of typed parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") for part in content if part.get("type") == "text")
-
-
-def message_images(content) -> list[bytes]:
-    if not isinstance(content, list):
-        return []
-    images = []
-    for part in content:
-        if part.get("type") != "image_url":
-            continue
-        url = (part.get("image_url") or {}).get("url", "")
-        if not url.startswith("data:") or "," not in url:
-            raise RequestError("images must be sent as base64 data URIs (data:image/png;base64,...)",
-                               "messages.content.image_url")
-        images.append(base64.b64decode(url.split(",", 1)[1]))
-    return images
-
-
 class TransformersGenerator:
     def __init__(self, loaded: LoadedModel, chat_template: str):
         self.loaded = loaded
@@ -88,22 +69,28 @@ class TransformersGenerator:
         processor = self.loaded.processor
         image_token = getattr(processor, "image_token", None) if processor is not None else None
         conversation, images = [], []
-        for m in messages:
-            pictures = message_images(m.get("content"))
-            if pictures and image_token is None:
-                raise RequestError("this model reads text only; remove the image_url parts", "messages")
+        for index, m in enumerate(messages):
+            content = m.get("content")
+            if image_token is None and isinstance(content, list) and any(p.get("type") == "image_url" for p in content):
+                raise RequestError("this model reads text only; remove the image_url parts", f"messages.{index}")
+            pictures = message_images(content, f"messages.{index}")
             images += pictures
             # One image token per picture, before the text, as Studio formats multimodal samples.
             text = "".join(f"{image_token}\n" for _ in pictures) + message_text(m.get("content"))
             conversation.append({"role": m["role"], "content": text})
-        text = self.tokenizer.apply_chat_template(
-            conversation, chat_template=self.chat_template, add_generation_prompt=True, tokenize=False)
+        from jinja2 import TemplateError
+
+        try:
+            text = self.tokenizer.apply_chat_template(
+                conversation, chat_template=self.chat_template, add_generation_prompt=True, tokenize=False)
+        except TemplateError as exc:  # e.g. a model template that insists on alternating roles
+            raise RequestError(f"the model's chat template refuses these messages: {exc}", "messages") from None
         if processor is None:
             return {"input_ids": self.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]}
-        from PIL import Image
-
-        pil = [Image.open(io.BytesIO(data)).convert("RGB") for data in images]
-        inputs = processor(text=[text], images=pil or None, return_tensors="pt", add_special_tokens=False)
+        try:
+            inputs = processor(text=[text], images=images or None, return_tensors="pt", add_special_tokens=False)
+        except ValueError as exc:  # e.g. the text itself spells the image token
+            raise RequestError(f"the processor refuses this prompt: {exc}", "messages") from None
         return {k: v for k, v in inputs.items() if k != "attention_mask"}
 
     def stream(self, messages: list[dict], params: SamplingParams) -> GenerationStream:
@@ -131,18 +118,24 @@ class TransformersGenerator:
             def __call__(self, input_ids, scores, **kwargs):
                 return cancel.is_set()
 
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        beams = params.num_beams > 1
+        # transformers streams greedy and sampled decoding only; beam search answers in one piece.
+        streamer = None if beams else TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         sampling = params.temperature > 0
         kwargs = dict(
             input_ids=input_ids.to(self.loaded.device),
             attention_mask=torch.ones_like(input_ids).to(self.loaded.device),
-            max_new_tokens=max_new, do_sample=sampling, streamer=streamer,
-            stopping_criteria=StoppingCriteriaList([Cancelled()]),
+            max_new_tokens=max_new, min_new_tokens=min(params.min_tokens, max_new), do_sample=sampling,
+            num_beams=params.num_beams, streamer=streamer, stopping_criteria=StoppingCriteriaList([Cancelled()]),
             pad_token_id=self.tokenizer.pad_token_id,
             **{k: _on_model(v, self.loaded.model) for k, v in extra_inputs.items()},
         )
+        if params.repetition_penalty != 1.0:
+            kwargs["repetition_penalty"] = params.repetition_penalty
         if sampling:
-            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
+            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)
+        else:  # keep the model's generation_config sampling defaults out of greedy decoding
+            kwargs.update(temperature=None, top_p=None, top_k=None)
         output: dict = {}
         errors: list[BaseException] = []
 
@@ -152,14 +145,21 @@ class TransformersGenerator:
                     output["ids"] = self.loaded.model.generate(**kwargs)
             except BaseException as exc:  # surfaced to the request thread below
                 errors.append(exc)
-                streamer.end()
+                if streamer is not None:
+                    streamer.end()
 
         scanner = StopScanner(params.stop)
         with self.lock:
             worker = threading.Thread(target=generate, daemon=True)
             worker.start()
             try:
-                for delta in streamer:
+                if streamer is None:
+                    worker.join()
+                    new = output["ids"][0, input_ids.shape[1]:] if "ids" in output else []
+                    deltas = [self.tokenizer.decode(new, skip_special_tokens=True)]
+                else:
+                    deltas = streamer
+                for delta in deltas:
                     text = scanner.feed(delta)
                     if text:
                         yield text
@@ -201,6 +201,10 @@ class TransformersClassifier:
     def __init__(self, loaded: LoadedModel):
         self.loaded = loaded
         self.lock = threading.Lock()
+        # Longer texts are cut to what the model can read (position embeddings, tokenizer limit).
+        positions = getattr(loaded.model.config, "max_position_embeddings", None) or 512
+        tokenizer_limit = getattr(loaded.tokenizer, "model_max_length", None) or positions
+        self.max_positions = int(min(positions, tokenizer_limit))
 
     def classify(self, messages: list[dict]) -> tuple[str, dict[str, float], Usage]:
         import torch
@@ -211,16 +215,16 @@ class TransformersClassifier:
         content = users[-1].get("content")
         usage = Usage()
         if self.loaded.kind == CLASSIFY_IMAGE:
-            from PIL import Image
-
-            images = message_images(content)
+            images = message_images(content, f"messages.{messages.index(users[-1])}")
             if not images:
                 raise RequestError("an image classifier needs an image_url part in the last user message",
                                    "messages")
-            pixels = [Image.open(io.BytesIO(data)).convert("RGB") for data in images[:1]]
-            inputs = self.loaded.image_processor(images=pixels, return_tensors="pt")
+            inputs = self.loaded.image_processor(images=images[:1], return_tensors="pt")
         else:
-            inputs = self.loaded.tokenizer(message_text(content), return_tensors="pt", truncation=True)
+            text = message_text(content)
+            if not text.strip():
+                raise RequestError("a text classifier needs text in the last user message", "messages")
+            inputs = self.loaded.tokenizer(text, return_tensors="pt", truncation=True, max_length=self.max_positions)
             usage.prompt_tokens = int(inputs["input_ids"].shape[1])
         inputs = {k: v.to(self.loaded.device) for k, v in inputs.items()}
         with self.lock, torch.inference_mode():

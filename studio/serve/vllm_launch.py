@@ -7,11 +7,13 @@ its flags onto vLLM's and replaces this process with it.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+from .generation_defaults import GenerationDefaults
 from .model_loading import GENERATE, is_adapter, model_kind
 
 
@@ -26,10 +28,17 @@ def usable(model_dir: Path, device: str) -> bool:
 
 
 def exec_vllm(model_dir: Path, host: str, port: int, served_name: str, api_key: str | None,
-              device: str, fallback_chat_template: str) -> None:
+              device: str, fallback_chat_template: str, defaults: GenerationDefaults | None = None) -> None:
     """Replace this process with vLLM's server (never returns)."""
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
             "--host", host, "--port", str(port), "--served-model-name", served_name]
+    if defaults is not None and defaults.source:
+        # vLLM takes request defaults from a folder's generation_config.json (--generation-config).
+        folder = Path(tempfile.mkdtemp(prefix="studio-serve-generation-"))
+        (folder / "generation_config.json").write_text(json.dumps({
+            "max_new_tokens": defaults.max_tokens, "temperature": defaults.temperature, "top_p": defaults.top_p,
+            "top_k": defaults.top_k or -1, "repetition_penalty": defaults.repetition_penalty}))
+        argv += ["--generation-config", str(folder)]
     if not _has_chat_template(model_dir):
         template = Path(tempfile.mkdtemp(prefix="studio-serve-")) / "chat_template.jinja"
         template.write_text(fallback_chat_template)
@@ -49,8 +58,6 @@ def _physical_gpu(index: str) -> str:
 
 
 def _has_chat_template(model_dir: Path) -> bool:
-    import json
-
     if (model_dir / "chat_template.jinja").exists() or (model_dir / "chat_template.json").exists():
         return True
     config = model_dir / "tokenizer_config.json"
