@@ -26,8 +26,10 @@ import yaml
 from studio import paths
 from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.run_folder_reader import read_status
+from studio.serve.generation_defaults import from_run_folder
+from studio.serve.model_loading import ModelLoadError, find_model_folder
 
-from . import serve_process
+from . import deploy_snippets, serve_process
 from .chat import chat_stream  # noqa: F401  (the UI imports the chat helper from here)
 
 STARTING, READY, STOPPED, FAILED = "Starting", "Ready", "Stopped", "Failed"
@@ -186,27 +188,14 @@ class DeploymentService:
                 "api_key": self.store.secrets.get(_secret_key(deployment_id))}
 
     def snippets(self, deployment_id: str) -> dict:
-        """curl and Python (openai client) examples; the key is read from $STUDIO_API_KEY, never inlined."""
+        """curl and Python (openai client) examples that fit the model's kind; the key is never inlined."""
         row = self.store.deployments.require(deployment_id)
         base_url = row["base_url"] or f"http://{self._client_host()}:<port>/v1"
-        auth_header = ' \\\n  -H "Authorization: Bearer $STUDIO_API_KEY"' if row.get("auth") else ""
-        body = json.dumps({"model": row["served_name"],
-                           "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 128})
-        curl = (f"curl {base_url}/chat/completions \\\n  -H \"Content-Type: application/json\"{auth_header} \\\n"
-                f"  -d '{body}'")
-        key_line = 'os.environ["STUDIO_API_KEY"]' if row.get("auth") else '"not-needed"'
-        python = (
-            "import os\n"
-            "from openai import OpenAI\n\n"
-            f'client = OpenAI(base_url="{base_url}", api_key={key_line})\n'
-            "response = client.chat.completions.create(\n"
-            f'    model="{row["served_name"]}",\n'
-            '    messages=[{"role": "user", "content": "Hello!"}],\n'
-            "    max_tokens=128,\n"
-            ")\n"
-            "print(response.choices[0].message.content)\n"
-        )
-        return {"curl": curl, "python": python}
+        return deploy_snippets.snippets(row, base_url, self.generation_defaults(row["experiment_id"]))
+
+    def generation_defaults(self, experiment_id: str) -> dict:
+        """The run's prediction.* settings, which the serving process uses for what a request omits."""
+        return from_run_folder(paths.run_dir(experiment_id, self.home)).as_dict()
 
     # ------------------------------------------------------------------ chat without a deployment
     def ensure_ephemeral_server(self, experiment_id: str, timeout: float = 180.0) -> str:
@@ -262,10 +251,10 @@ class DeploymentService:
             raise DeployError(NOT_DEPLOYABLE_REASON[problem_type])
         if problem_type not in DEPLOYABLE_TYPES:
             raise DeployError(f"experiment {experiment_id}: problem type {problem_type!r} cannot be deployed")
-        for candidate in (run / "checkpoint" / "model", run / "checkpoint" / "adapter"):
-            if (candidate / "config.json").exists() or (candidate / "adapter_config.json").exists():
-                return candidate, config
-        raise DeployError(f"experiment {experiment_id} has no saved model in {run / 'checkpoint'}")
+        try:
+            return find_model_folder(run), config
+        except ModelLoadError:
+            raise DeployError(f"experiment {experiment_id} has no saved model in {run / 'checkpoint'}") from None
 
     def _experiment_name(self, experiment_id: str, config: dict) -> str:
         experiments = getattr(self.store, "experiments", None)

@@ -3,17 +3,26 @@
 Talk to a Ready deployment, or to a Completed experiment directly: then a private chat server
 (``DeploymentService.ensure_ephemeral_server``) loads the model in its own process; the app
 process never loads a model. "Stop chat server" ends that process and frees its memory.
+
+The message box takes an image for image models (an image classifier answers with its label and
+probabilities; an image-text model with text), and the generation settings start from the
+run's ``prediction.*`` settings whenever a source is chosen.
 """
 from __future__ import annotations
 
 import gradio as gr
 
 from studio.config.problem_types import DEPLOYABLE_TYPES
-from studio.services.chat import chat_stream
+from studio.services.chat import (
+    IMAGE_AND_TEXT, IMAGE_ONLY, TEXT, ChatRefused, ChatUnreachable, chat_stream, classify, image_part, input_kind,
+    is_classifier,
+)
 from studio.services.deploy import READY, DeployError
 
 REFRESH_S = 5.0
 DEPLOYMENT, EXPERIMENT = "deployment", "experiment"
+PLACEHOLDERS = {TEXT: "Message", IMAGE_ONLY: "Attach an image to classify (📎), then Send",
+                IMAGE_AND_TEXT: "Attach an image (📎) and ask about it"}
 
 
 def source_value(kind: str, record_id: str) -> str:
@@ -32,15 +41,52 @@ def chat_sources(ctx, project_id: str) -> list[tuple[str, str]]:
 
 
 def plain_messages(history: list[dict], system_prompt: str | None) -> list[dict]:
-    """Chatbot messages (content may be a list of parts) as OpenAI chat messages."""
+    """Chatbot messages as OpenAI chat messages: text, and the user's images as base64 image parts.
+
+    Chatbot content comes as a string, or a list of strings, ``{"type": "text"}`` /
+    ``{"type": "file"}`` parts and ``{"path": ...}`` file dicts.
+    """
     messages = [{"role": "system", "content": system_prompt.strip()}] if (system_prompt or "").strip() else []
     for message in history or []:
+        role = message.get("role")
+        if role not in ("user", "assistant"):
+            continue
+        texts, images = [], []
         content = message.get("content")
-        if isinstance(content, list):
-            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-        if message.get("role") in ("user", "assistant") and isinstance(content, str):
-            messages.append({"role": message["role"], "content": content})
+        for part in content if isinstance(content, list) else [content]:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and part.get("type", "text") == "text" and "text" in part:
+                texts.append(str(part["text"]))
+            elif isinstance(part, dict) and role == "user" and _file_path(part):
+                images.append(image_part(_file_path(part)))
+        text = "".join(texts)
+        if images:
+            messages.append({"role": role, "content": images + ([{"type": "text", "text": text}] if text else [])})
+        elif texts:
+            messages.append({"role": role, "content": text})
     return messages
+
+
+def _file_path(part: dict) -> str | None:
+    file = part.get("file") if part.get("type") == "file" else part
+    return file.get("path") if isinstance(file, dict) else None
+
+
+def source_profile(ctx, source: str | None) -> dict:
+    """What the chosen source reads ("kind"), whether it classifies, and its run's generation defaults."""
+    kind, _, record_id = (source or "").partition(":")
+    row = None
+    if kind == DEPLOYMENT:
+        deployment = ctx.store.deployments.get(record_id) or {}
+        row = ctx.store.experiments.get(deployment.get("experiment_id") or "") or \
+            {"id": deployment.get("experiment_id"), "problem_type": deployment.get("problem_type")}
+    elif kind == EXPERIMENT:
+        row = ctx.store.experiments.get(record_id)
+    if not row or not row.get("id"):
+        return {"kind": TEXT, "classifier": False, "defaults": {}}
+    return {"kind": input_kind(row.get("problem_type")), "classifier": is_classifier(row.get("problem_type")),
+            "defaults": ctx.deploy.generation_defaults(row["id"])}
 
 
 def connect(ctx, source: str) -> dict:
@@ -72,22 +118,29 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         stop_server = gr.Button("Stop chat server", size="sm", scale=0, min_width=150, variant="stop",
                                 elem_id="chat-stop-server")
     with gr.Accordion("Generation settings", open=False, elem_id="chat-settings"):
+        gr.Markdown("Set from the run's prediction settings when you choose what to chat with.",
+                    elem_classes=["studio-muted"])
         with gr.Row():
             max_tokens = gr.Slider(1, 2048, value=256, step=1, label="Max new tokens", elem_id="chat-max-tokens")
             temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature",
                                     info="0 = greedy decoding", elem_id="chat-temperature")
             top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p", elem_id="chat-top-p")
+            repetition = gr.Slider(0.5, 3.0, value=1.0, step=0.05, label="Repetition penalty",
+                                   info="1 = none", elem_id="chat-repetition-penalty")
         system = gr.Textbox(label="System prompt", lines=2, placeholder="optional", elem_id="chat-system")
     status = gr.Markdown(elem_id="chat-status")
     chatbot = gr.Chatbot(height=420, elem_id="chatbot", show_label=False,
                          placeholder="Choose what to chat with, then send a message.")
     with gr.Row(equal_height=True):
-        message = gr.Textbox(show_label=False, placeholder="Message", scale=5, lines=1, elem_id="chat-input")
+        message = gr.MultimodalTextbox(show_label=False, placeholder=PLACEHOLDERS[TEXT], scale=5, lines=1,
+                                       file_types=["image"], file_count="single", sources=["upload"],
+                                       submit_btn=False, elem_id="chat-input")
         send = gr.Button("Send", variant="primary", scale=0, min_width=90, elem_id="chat-send")
         halt = gr.Button("Stop", scale=0, min_width=80, elem_id="chat-halt")
         clear = gr.Button("Clear", scale=0, min_width=80, elem_id="chat-clear")
     timer = gr.Timer(REFRESH_S)
     shown_choices = gr.State([])
+    profile = gr.State({"kind": TEXT, "classifier": False, "defaults": {}})
 
     def choices_update(current=None):
         choices = chat_sources(ctx, ctx.current_project()["id"])
@@ -111,36 +164,65 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         return gr.update(choices=choices, value=current if current in {v for _, v in choices} else None), \
             [list(c) for c in choices]
 
-    def respond(text, history, chosen, tokens, temp, nucleus, system_prompt):
+    def on_source(chosen):
+        found = source_profile(ctx, chosen)
+        d = found["defaults"]
+        settings = [gr.update(value=min(int(d["max_tokens"]), 2048)) if d.get("max_tokens") else gr.skip(),
+                    gr.update(value=min(float(d["temperature"]), 2.0)) if "temperature" in d else gr.skip(),
+                    gr.update(value=max(float(d["top_p"]), 0.05)) if "top_p" in d else gr.skip(),
+                    gr.update(value=min(max(float(d["repetition_penalty"]), 0.5), 3.0))
+                    if "repetition_penalty" in d else gr.skip()]
+        return [found, gr.update(placeholder=PLACEHOLDERS[found["kind"]])] + settings
+
+    def respond(value, history, chosen, found, tokens, temp, nucleus, penalty, system_prompt):
         history = list(history or [])
-        if not (text or "").strip():
-            yield history, text, gr.skip()
+        value = value or {}
+        text, files = (value.get("text") or "").strip(), list(value.get("files") or [])
+        kind = (found or {}).get("kind", TEXT)
+        if not text and not files:
+            yield history, gr.skip(), gr.skip()
             return
         if not chosen:
-            yield history, text, "⚠ Choose a deployment or an experiment to chat with."
+            yield history, gr.skip(), "⚠ Choose a deployment or an experiment to chat with."
             return
-        history.append({"role": "user", "content": text})
+        problem = _input_problem(kind, text, files)
+        if problem:
+            yield history, gr.skip(), f"⚠ {problem}"
+            return
+        history.append({"role": "user", "content": [*({"path": f} for f in files), *([text] if text else [])]})
         note = "Starting a chat server (the model loads in its own process)…" \
             if chosen.startswith(EXPERIMENT) else "Sending…"
-        yield history, "", note
+        yield history, None, note
         try:
             connection = connect(ctx, chosen)
             messages = plain_messages(history, system_prompt)
+            target = dict(base_url=connection["base_url"], api_key=connection.get("api_key"),
+                          model=connection.get("model"))
+            if (found or {}).get("classifier"):
+                label, probabilities = classify(messages=messages[-1:], **target)
+                history.append({"role": "assistant", "content": _label_reply(label, probabilities)})
+                yield history, None, ""
+                return
+            extra = {k: v for k, v in ((found or {}).get("defaults") or {}).items()
+                     if k in ("top_k", "num_beams", "min_tokens")}
             history.append({"role": "assistant", "content": ""})
-            for piece in chat_stream(connection["base_url"], messages, api_key=connection.get("api_key"),
-                                     model=connection.get("model"), max_tokens=int(tokens),
-                                     temperature=float(temp), top_p=float(nucleus)):
+            for piece in chat_stream(messages=messages, max_tokens=int(tokens), temperature=float(temp),
+                                     top_p=float(nucleus), repetition_penalty=float(penalty), **extra, **target):
                 history[-1]["content"] += piece
-                yield history, "", "Generating…"
+                yield history, None, "Generating…"
             if not history[-1]["content"]:
                 history[-1]["content"] = "(empty reply)"
-            yield history, "", ""
+            yield history, None, ""
         except DeployError as exc:
             yield _without_empty_reply(history), gr.skip(), f"⚠ {exc}"
-        except Exception as exc:  # openai connection/API errors: the server stopped, died or refused
+        except ChatRefused as exc:
+            yield _without_empty_reply(history), gr.skip(), f"⚠ The model refused this message: {exc}"
+        except ChatUnreachable as exc:
             yield _without_empty_reply(history), gr.skip(), \
-                f"⚠ The model server did not answer ({type(exc).__name__}: {exc}). It may have stopped or " \
-                "crashed: check the Deployments page, or pick the experiment again to restart its chat server."
+                f"⚠ The model server did not answer ({exc}). It may have stopped or crashed: check the " \
+                "Deployments page, or pick the experiment again to restart its chat server."
+        except OSError as exc:  # an uploaded image that cannot be read any more
+            yield _without_empty_reply(history), gr.skip(), f"⚠ The image cannot be read: {exc}"
 
     def on_stop_server():
         running = ctx.store.deployments.find(ephemeral=True)
@@ -149,9 +231,11 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             return "No chat server is running."
         return "Chat server stopped; its memory is freed. Sending a message to an experiment starts a new one."
 
-    inputs = [message, chatbot, source, max_tokens, temperature, top_p, system]
+    inputs = [message, chatbot, source, profile, max_tokens, temperature, top_p, repetition, system]
     outputs = [chatbot, message, status]
     page_blocks.load(on_load, None, [source])
+    source.change(on_source, [source], [profile, message, max_tokens, temperature, top_p, repetition],
+                  show_progress="hidden")
     timer.tick(tick, [source, shown_choices], [source, shown_choices], show_progress="hidden")
     reload.click(choices_update, [source], [source])
     sent = send.click(respond, inputs, outputs)
@@ -161,6 +245,22 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     clear.click(lambda: ([], ""), None, [chatbot, status], cancels=[sent, submitted])
     stop_server.click(on_stop_server, None, [status])
     return {"chatbot": chatbot, "source": source, "status": status, "timer": timer}
+
+
+def _input_problem(kind: str, text: str, files: list[str]) -> str | None:
+    """Why this message cannot go to a model of this kind, or None."""
+    if kind == IMAGE_ONLY and not files:
+        return "This model classifies images: attach an image (the 📎 button or drop one on the box), then send."
+    if kind == TEXT and files:
+        return "This model reads text only: remove the image and send text."
+    if kind == IMAGE_AND_TEXT and not text:
+        return "Add a question or instruction about the image."
+    return None
+
+
+def _label_reply(label: str, probabilities: dict[str, float]) -> str:
+    top = sorted(probabilities.items(), key=lambda item: -item[1])[:5]
+    return f"**{label}**" + ("\n\n" + "\n".join(f"- {name}: {p:.1%}" for name, p in top) if top else "")
 
 
 def _without_empty_reply(history: list[dict]) -> list[dict]:

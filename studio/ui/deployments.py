@@ -15,6 +15,7 @@ import pandas as pd
 
 from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.gpu_inventory import detect_gpus
+from studio.services.chat import is_classifier
 from studio.services.deploy import LIVE_STATUSES
 from studio.ui import project_bar
 from studio.ui.experiment_table import format_time
@@ -100,6 +101,10 @@ def detail_html(ctx, row: dict) -> str:
              f" · created {format_time(row.get('created'))}</div>"]
     if row.get("base_url") and row.get("status") in LIVE_STATUSES:
         parts.append(f"<div>Endpoint: <code id='deployment-endpoint'>{html.escape(row['base_url'])}</code></div>")
+    if not is_classifier(row.get("problem_type")):
+        settings = ", ".join(f"{k} {v}" for k, v in ctx.deploy.generation_defaults(row["experiment_id"]).items())
+        parts.append(f"<div class='studio-muted' id='deployment-defaults'>Settings a request leaves out take the "
+                     f"run's prediction settings: {html.escape(settings)}</div>")
     if row.get("status") == "Starting":
         parts.append("<div class='studio-muted'>Loading the model in its own process; this page updates "
                      "when /health answers.</div>")
@@ -137,8 +142,9 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         action_message = gr.Markdown(elem_id="deployment-message")
         gr.Markdown("Copy a snippet to call it. With an API key, export it first: "
                     "`export STUDIO_API_KEY=...` (the key is never shown here).")
-        curl = gr.Code(language="shell", label="curl", interactive=False, wrap_lines=True, elem_id="snippet-curl")
-        python = gr.Code(language="python", label="Python (openai)", interactive=False, wrap_lines=True,
+        # No line wrapping: a wrapped line has no number of its own and the gutter looks shifted.
+        curl = gr.Code(language="shell", label="curl", interactive=False, wrap_lines=False, elem_id="snippet-curl")
+        python = gr.Code(language="python", label="Python (openai)", interactive=False, wrap_lines=False,
                          elem_id="snippet-python")
     with gr.Column(visible=False, elem_classes=["studio-modal", "small"], elem_id="confirm-delete-deployment") \
             as confirm:

@@ -125,7 +125,8 @@ def _deploy_dialog(ctx, experiment_id_state) -> dict:
             gpu = gr.Dropdown(label="GPU", choices=[("Auto (most free memory)", AUTO_GPU)] +
                               [(f"GPU {g}", g) for g in gpus], value=AUTO_GPU, visible=bool(gpus),
                               elem_id="deploy-gpu")
-            message = gr.Markdown(elem_id="deploy-message")
+            # HTML, not Markdown: Gradio's Markdown opens every link in a new tab.
+            message = gr.HTML(elem_id="deploy-message")
             with gr.Row():
                 go = gr.Button("Deploy", variant="primary", elem_id="deploy-confirm")
                 close = gr.Button("Close", elem_id="deploy-close")
@@ -136,9 +137,9 @@ def _deploy_dialog(ctx, experiment_id_state) -> dict:
         try:
             row = create_deployment(ctx, experiment_id, deployment_name, api_key, gpu_choice)
         except Exception as exc:  # DeployError: not Completed, no saved model, not deployable
-            return f"⚠ {exc}", ""
-        return (f"✅ Deployment **{html.escape(row['name'])}** is starting. "
-                f"[Open it on the Deployments page →]({deployments_url(row['id'])})"), ""
+            return f"⚠ {html.escape(str(exc))}", ""
+        return (f"✅ Deployment <b>{html.escape(row['name'])}</b> is starting. "
+                f"<a href='{html.escape(deployments_url(row['id']))}'>Open it on the Deployments page →</a>"), ""
 
     go.click(on_deploy, [experiment_id_state, name, key, gpu], [message, key])
     close.click(lambda: gr.update(visible=False), None, [dialog])

@@ -118,3 +118,38 @@ def test_ship_actions_build_and_refresh_by_status(ctx):
     assert visible(ship["refresh_by_id"](running["id"])) == [False] * 5
     assert visible(ship["refresh"](ctx.store.experiments.get(done["id"]))) == [True, False, True, True, True]
     assert ship["refresh_by_id"](done["id"])[0]["interactive"] is True
+
+
+def test_chat_sends_images_to_image_models_and_says_what_each_kind_needs(ctx, tmp_path):
+    from PIL import Image
+
+    project = ctx.current_project()["id"]
+    vit = finished_experiment(ctx, "pets", "image_classification", project_id=project)
+    llm = finished_experiment(ctx, "chatty", project_id=project)
+    config = yaml.safe_load((ctx.experiments.run_dir(llm["id"]) / "config.yaml").read_text())
+    config["prediction"] = {"max_length_inference": 40, "temperature": 0.3, "repetition_penalty": 1.1}
+    (ctx.experiments.run_dir(llm["id"]) / "config.yaml").write_text(yaml.safe_dump(config))
+
+    image = tmp_path / "cat.png"
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(image)
+    # As the Chatbot hands history back (normalized parts) and as the handler appends it (file dicts).
+    history = [{"role": "user", "content": [{"type": "file", "file": {"path": str(image)}},
+                                            {"type": "text", "text": "what is it?"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "a cat"}]},
+               {"role": "user", "content": [{"path": str(image)}]}]
+    first, answer, last = chat.plain_messages(history, None)
+    assert first["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert first["content"][1] == {"type": "text", "text": "what is it?"}
+    assert answer == {"role": "assistant", "content": "a cat"}
+    assert [p["type"] for p in last["content"]] == ["image_url"]
+
+    image_model = chat.source_profile(ctx, chat.source_value(chat.EXPERIMENT, vit["id"]))
+    assert image_model["kind"] == "image" and image_model["classifier"]
+    text_model = chat.source_profile(ctx, chat.source_value(chat.EXPERIMENT, llm["id"]))
+    assert text_model["kind"] == "text" and not text_model["classifier"]
+    assert text_model["defaults"] | {} == {"max_tokens": 40, "min_tokens": 2, "temperature": 0.3, "top_p": 1.0,
+                                           "top_k": 0, "repetition_penalty": 1.1, "num_beams": 1}
+    assert "attach an image" in chat._input_problem("image", "hello", [])
+    assert "text only" in chat._input_problem("text", "hi", [str(image)])
+    assert chat._input_problem("image", "", [str(image)]) is None
+    assert chat._label_reply("cat", {"dog": 0.25, "cat": 0.75}) == "**cat**\n\n- cat: 75.0%\n- dog: 25.0%"

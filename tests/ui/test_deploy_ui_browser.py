@@ -119,7 +119,7 @@ def _flow(page, app):
     curl = page.locator("#snippet-curl .cm-content").inner_text()
     python_snippet = page.locator("#snippet-python .cm-content").inner_text()
     assert "/v1/chat/completions" in curl and "STUDIO_API_KEY" in curl and "tiny-chat" in curl
-    assert "OpenAI(base_url=" in python_snippet
+    assert "OpenAI(" in python_snippet and "base_url=" in python_snippet
     assert api_key not in page.content()
     page.click("#deployment-health")
     page.wait_for_selector("#deployment-message:has-text('Healthy')")
