@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         demo.queue(default_concurrency_limit=8).launch(
             server_name=args.host, server_port=args.port, css=css(), show_error=True,
-            allowed_paths=[str(home / "exports")], footer_links=[],
+            footer_links=[],  # nothing under STUDIO_HOME is served as a file; downloads expire
             max_file_size=MAX_UPLOAD_BYTES)  # the importer checks it too, for uploads that skip Gradio
     finally:
         ctx.close()  # stops watching; the training processes keep running

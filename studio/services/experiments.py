@@ -6,7 +6,9 @@ the runner. Nothing is stored when the config is invalid.
 """
 from __future__ import annotations
 
+import math
 import os
+import shutil
 import time
 from datetime import datetime
 from dataclasses import dataclass
@@ -16,11 +18,13 @@ from studio import paths
 from studio.atomic_io import write_atomic
 from studio.datasets import DatasetError, load_profile
 from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml, parse_overrides
+from studio.config.downloads import DOWNLOAD_LINK_TTL_S, DOWNLOAD_LINK_TTL_SETTING
 from studio.runner.run_folder_reader import TERMINAL_STATUSES, has_resume_checkpoint, read_status
 from studio.store.names import character_problem, derived_name
 from studio.store.records import new_id
 
 from .archive import build_archive
+from .downloads import ExpiringDownloads
 from .text_rules import experiment_name_errors, refuse_unstorable_text
 
 PRICE_SETTING = "price_per_gpu_hour"
@@ -232,10 +236,26 @@ class ExperimentService:
             frontier.extend(c["id"] for c in children)
         return sorted(family, key=lambda r: r.get("created") or "")
 
-    def archive(self, experiment_id: str, what: str = "logs") -> Path:
-        """A zip to download: "logs" (config, status, metrics, logs, predictions) or "model" (weights)."""
+    def archive(self, experiment_id: str, what: str = "logs", out_dir: Path | None = None) -> Path:
+        """A zip: "logs" (config, status, metrics, logs, predictions) or "model" (weights);
+        written to ``out_dir`` (default STUDIO_HOME/exports, which the app never serves)."""
         self.store.experiments.require(experiment_id)
-        return build_archive(self.run_dir(experiment_id), what, out_dir=self.home / "exports")
+        return build_archive(self.run_dir(experiment_id), what, out_dir=out_dir or self.home / "exports")
+
+    def download(self, experiment_id: str, what: str, served_from: Path) -> Path:
+        """The archive in a fresh folder under ``served_from`` (the web server's file cache),
+        deleted after the download-link TTL, so its URL works for one request, for a while."""
+        ttl_s = _seconds(self.store.settings.get(DOWNLOAD_LINK_TTL_SETTING), DOWNLOAD_LINK_TTL_S)
+        folder = ExpiringDownloads(served_from, ttl_s).new_folder()
+        try:
+            return self.archive(experiment_id, what, out_dir=folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def expire_downloads(self, served_from: Path) -> None:
+        """Delete the expired download folders, those an earlier app run left included."""
+        ExpiringDownloads(served_from, 0).sweep()
 
 
 def _inside_any(value: str, roots: list[Path], home: Path) -> bool:
@@ -262,6 +282,14 @@ def _timestamp(value) -> float | None:
         return datetime.fromisoformat(str(value)).timestamp()
     except ValueError:
         return None
+
+
+def _seconds(value, default: float) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return default
+    return seconds if math.isfinite(seconds) and seconds > 0 else default
 
 
 def _generated_name(config: ExperimentConfig, experiment_id: str) -> str:

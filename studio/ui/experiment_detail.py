@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -22,6 +23,7 @@ from studio.ui.metrics_chart import build_figure, default_choice, metric_names
 from studio.ui.prediction_gallery import MAX_THUMBNAILS, gallery_html
 from studio.ui.prediction_images import read_images, validation_table
 from studio.services.archive import ArchiveError
+from studio.store import StoreError
 from studio.ui.ship_actions import build_ship_actions
 from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url
 
@@ -47,7 +49,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         download_model = gr.Button("Download model", size="sm", scale=0, min_width=150, visible=False,
                                    elem_id="action-download-model")
         ship = build_ship_actions(ctx, experiment_id)
-        archive = gr.File(label="Archive", visible=False, scale=1)
+        archive = gr.File(label="Archive", visible=False, scale=1, elem_id="download-archive")
     status_bar = gr.HTML(elem_id="status-bar")
     with gr.Accordion("Resources", open=False, elem_id="resources"):
         resources = gr.Markdown()
@@ -174,8 +176,10 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     def on_download(exp_id, what="logs"):
         try:
-            return gr.update(value=str(ctx.experiments.archive(exp_id, what)), visible=True)
-        except ArchiveError as exc:
+            # Written inside Gradio's file cache, so the served file is this one, which expires.
+            path = ctx.experiments.download(exp_id, what, served_from=Path(archive.GRADIO_CACHE))
+            return gr.update(value=str(path), visible=True)
+        except (ArchiveError, StoreError) as exc:
             raise gr.Error(str(exc)) from None
 
     def on_connected_select(evt: gr.SelectData, ids):
@@ -183,6 +187,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             return ""
         return experiment_url(ids[evt.index[0]])
 
+    ctx.experiments.expire_downloads(Path(archive.GRADIO_CACHE))
     page_blocks.load(on_load, None, [experiment_id] + live_outputs).then(
         ship["refresh_by_id"], [experiment_id], ship["timer_outputs"])
     timer.tick(tick, [experiment_id, cache, chosen], live_outputs, show_progress="hidden")
