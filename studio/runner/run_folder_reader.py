@@ -9,6 +9,8 @@ import json
 import os
 from pathlib import Path
 
+from studio.store.storable import with_surrogates_replaced
+
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
 FINAL_METRICS_FILE = "final_metrics.json"
@@ -48,7 +50,9 @@ def _read_json_object(path: Path) -> dict | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    # JSON escapes can carry lone surrogates (an engine error quoting bad data); the store,
+    # the logs and the page cannot hold them, so they become U+FFFD here, where they enter.
+    return with_surrogates_replaced(data) if isinstance(data, dict) else None
 
 
 class MetricsTail:

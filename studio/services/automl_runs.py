@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from studio.runner.run_folder_reader import read_final_metrics
+from studio.store.names import derived_name
 
 from .automl import Trial, objective_metric, propose
 
@@ -76,7 +77,7 @@ def launch(experiments, experiment_id: str, count: int = 4) -> list[dict]:
     base_name = root.get("name") or root["id"]
     created = []
     for number, config in enumerate(propose(base, history, int(count), seed=seed), start=seed):
-        config = config.model_copy(update={"experiment_name": f"{base_name}-automl-{number}"})
+        config = config.model_copy(update={"experiment_name": derived_name(base_name, f"-automl-{number}")})
         created.append(experiments.create(config, row.get("project_id"), source_id=experiment_id,
                                           connection=AUTOML_CONNECTION))
     return created

@@ -12,6 +12,7 @@ from dataclasses import asdict
 import yaml
 
 from studio.runner.run_folder_reader import METRICS_FILE, MetricsTail
+from studio.store.names import derived_name
 
 from .recommend import Recommendation, recommend
 
@@ -46,7 +47,7 @@ def proceed(experiments, experiment_id: str, recommendation: Recommendation | di
         recommendation = Recommendation(**recommendation)
     row = experiments.store.experiments.require(experiment_id)
     config = recommendation.apply_to(experiments.config_of(row))
-    config = config.model_copy(update={"experiment_name": f"{row.get('name') or experiment_id}-kgm"})
+    config = config.model_copy(update={"experiment_name": derived_name(row.get("name") or experiment_id, "-kgm")})
     return experiments.create(config, row.get("project_id"), source_id=experiment_id, connection=KGM_CONNECTION)
 
 

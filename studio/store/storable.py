@@ -8,10 +8,26 @@ instead of failing half way through a write.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 SURROGATE_REASON = ("contains a lone surrogate character (U+D800 to U+DFFF), which is not valid "
                     "text and cannot be saved; retype it without that character")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def with_surrogates_replaced(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD, for text Studio itself relays
+    (a run's error message quoting bad data) and must store rather than refuse."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {with_surrogates_replaced(k): with_surrogates_replaced(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [with_surrogates_replaced(v) for v in value]
+    return value
 
 
 def has_surrogate(text: str) -> bool:
