@@ -17,6 +17,7 @@ def setting(
     group: str | None = None,
     show_when: dict[str, list[Any]] | None = None,
     multiselect: bool = False,
+    needs_gpu: bool = False,
     **bounds: Any,
 ) -> Any:
     """A config field with its UI metadata.
@@ -25,6 +26,7 @@ def setting(
     problem_types: the types it applies to (None = all).
     show_when: other field paths and the values that make this field visible,
         e.g. ``{"architecture.training_mode": ["lora", "qlora"]}``.
+    needs_gpu: the dialog shows it only on a machine with GPUs.
     """
     extra = {
         "label": label,
@@ -34,6 +36,7 @@ def setting(
         "group": group,
         "show_when": show_when or {},
         "multiselect": multiselect,
+        "needs_gpu": needs_gpu,
     }
     if callable(default):
         return Field(default_factory=default, description=description, json_schema_extra=extra, **bounds)

@@ -46,3 +46,23 @@ HUNG_RUN_TIMEOUT_MINUTES = RunnerSetting(
 
 # The warning comes at this fraction of the timeout, so a user can look before the kill.
 HUNG_WARNING_FRACTION = 0.5
+
+
+@dataclass(frozen=True)
+class TextSetting:
+    key: str
+    label: str
+    default: str
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+EXECUTORS = ("local", "ray")
+EXECUTOR = TextSetting(
+    "executor", "Run experiments on", "local",
+    "local: processes on this machine (torchrun for several GPUs). ray: jobs on a Ray cluster through its "
+    "Jobs API; STUDIO_HOME must be on storage every node mounts. The STUDIO_EXECUTOR environment variable "
+    "overrides this; a change applies to runs started afterwards.", choices=EXECUTORS)
+RAY_ADDRESS = TextSetting(
+    "ray_address", "Ray dashboard address", "http://127.0.0.1:8265",
+    "The Ray cluster's dashboard (Jobs API) address; STUDIO_RAY_ADDRESS overrides it.")

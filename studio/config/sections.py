@@ -229,6 +229,11 @@ class EnvironmentSettings(Section):
     trust_remote_code: bool = setting(
         False, "Run custom model code from the model repository. Only for repositories you trust.",
         label="Trust remote code")
+    number_of_gpus: int = setting(
+        1, "GPUs this run uses. More than 1 starts one training process per GPU under torchrun "
+        "(DDP, or FSDP with use_fsdp); the run waits in the queue until that many GPUs are free. "
+        "On a machine without GPUs, more than 1 starts that many CPU processes (gloo).",
+        label="Number of GPUs", dialog=True, needs_gpu=True, ge=1, le=64)
     use_fsdp: bool = setting(False, "Shard the model across GPUs with FSDP.", label="Use FSDP")
     use_fsdp_cpu_offload: bool = setting(
         False, "Offload FSDP parameters and optimizer state to CPU (needs use_fsdp).", label="Use FSDP CPU offload")

@@ -94,9 +94,9 @@ def storage_reason(error: str | None, run_dir: Path) -> str | None:
     return error
 
 
-def failure_reason(run_dir: Path, headline: str) -> tuple[str, str]:
+def failure_reason(run_dir: Path, headline: str, tail: str | None = None) -> tuple[str, str]:
     """(one-line reason, last log lines) for a run that died without a final status."""
-    tail = last_log_lines(run_dir)
+    tail = last_log_lines(run_dir) if tail is None else tail
     cause = summarize(tail)
     summary = f"{headline}: {cause}" if cause else headline
     return _bounded(storage_reason(summary, run_dir)), tail

@@ -16,6 +16,7 @@ from typing import Any
 from studio.config import ConfigError, ExperimentConfig, field_meta, from_dict, iter_fields, parse_overrides
 from studio.config.problem_types import METRICS
 from studio.config.yaml_input import dump_yaml_text
+from studio.runner.gpu_inventory import detect_gpus
 
 # Dropdown stand-in for a null choice (Gradio choices cannot be None).
 NULL_CHOICE = "(none)"
@@ -41,6 +42,7 @@ class FormField:
     problem_types: tuple[str, ...] | None
     show_when: dict
     bounds: str
+    needs_gpu: bool = False
 
     @property
     def section(self) -> str:
@@ -65,6 +67,7 @@ def dialog_fields() -> tuple[FormField, ...]:
             problem_types=tuple(meta["problem_types"]) if meta.get("problem_types") else None,
             show_when=dict(meta.get("show_when") or {}),
             bounds=_bounds_text(info.metadata),
+            needs_gpu=bool(meta.get("needs_gpu")),
         ))
     return tuple(out)
 
@@ -278,7 +281,9 @@ def from_widget(field: FormField, value: Any) -> Any:
 
 
 def visible(field: FormField, data: dict) -> bool:
-    """Whether ``field`` applies given the other values (problem type and show_when)."""
+    """Whether ``field`` applies given the other values (problem type and show_when) and the machine."""
+    if field.needs_gpu and not machine_has_gpus():
+        return False
     problem_type = get_value(data, PROBLEM_TYPE_FIELD, field_by_path(PROBLEM_TYPE_FIELD).default)
     if field.problem_types and problem_type not in field.problem_types:
         return False
@@ -290,6 +295,12 @@ def visible(field: FormField, data: dict) -> bool:
         elif isinstance(current, dict) or current not in allowed:
             return False
     return True
+
+
+@lru_cache(maxsize=1)
+def machine_has_gpus() -> bool:
+    """Whether this machine has GPUs (asked once: nvidia-smi is slow to call per render)."""
+    return bool(detect_gpus())
 
 
 def metric_choices(data: dict) -> list[str]:

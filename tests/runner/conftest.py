@@ -26,11 +26,12 @@ def store(studio_home):
 @pytest.fixture()
 def add_experiment(store, studio_home):
     """Add an experiment row whose run folder holds a config.yaml; ``mode`` drives the fake engine."""
-    def add(mode: str = "complete", **fields) -> str:
+    def add(mode: str = "complete", gpus: int | None = None, **fields) -> str:
         row = store.experiments.add({"name": f"fake {mode}", "fake_mode": mode, "status": "Created", **fields})
         run_dir = studio_home / "runs" / row["id"]
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text("problem_type: causal_language_modeling\n")
+        environment = f"environment:\n  number_of_gpus: {gpus}\n" if gpus else ""
+        (run_dir / "config.yaml").write_text("problem_type: causal_language_modeling\n" + environment)
         return row["id"]
     return add
 

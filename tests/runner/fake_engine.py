@@ -60,7 +60,17 @@ def finish() -> None:
     event("end")
 
 
+rank = int(os.environ.get("RANK", "0"))
+if rank > 0:  # under torchrun only rank 0 writes the run folder, as the engine does
+    (run_dir / f"rank{rank}.json").write_text(json.dumps({
+        "pid": os.getpid(), "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "WORLD_SIZE": os.environ.get("WORLD_SIZE")}))
+    while mode in ("wait", "beat") and not (run_dir / "release").exists():
+        time.sleep(0.05)
+    sys.exit(0)
+
 (run_dir / "env.json").write_text(json.dumps({
+    "pid": os.getpid(), "WORLD_SIZE": os.environ.get("WORLD_SIZE"),
     "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
     "STUDIO_HOME": os.environ.get("STUDIO_HOME"), "argv": sys.argv,
 }))

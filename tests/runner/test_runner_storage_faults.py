@@ -12,7 +12,7 @@ import pytest
 
 from run_watch import status_of, wait_for
 from studio.atomic_io import write_json_atomic
-from studio.runner import read_status, supervisor as supervisor_module
+from studio.runner import launcher, read_status, run_end
 from studio.store.database import forget_database
 
 
@@ -68,7 +68,7 @@ def test_torch_checkpoint_on_a_full_disk_is_reported_as_no_space_not_inline_cont
 def test_read_only_run_folder_at_start_fails_that_run_and_the_queue_moves_on(
         store, studio_home, add_experiment, make_supervisor, monkeypatch):
     read_only, fine = add_experiment("complete"), add_experiment("complete")
-    monkeypatch.setattr(supervisor_module, "write_json_atomic",
+    monkeypatch.setattr(launcher, "write_json_atomic",
                         _failing_writes_under(studio_home.resolve() / "runs" / read_only, errno.EROFS))
     supervisor = make_supervisor(max_concurrent=1)
     supervisor.submit(read_only)
@@ -88,7 +88,7 @@ def test_a_final_status_that_cannot_be_written_still_ends_the_run_in_the_store(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         write_json_atomic(path, obj)
 
-    monkeypatch.setattr(supervisor_module, "write_json_atomic", full_disk_for_final_status)
+    monkeypatch.setattr(run_end, "write_json_atomic", full_disk_for_final_status)
     supervisor = make_supervisor()
     supervisor.submit(experiment_id)
     wait_for(lambda: status_of(store, experiment_id) == "Failed", message="run failed")
@@ -128,8 +128,9 @@ def test_app_starts_whatever_state_the_run_folders_are_in(store, studio_home, ad
     read_only = add_experiment("wait", status="Training", pid=_dead_pid(), started=started)
     immutable = add_experiment("wait", status="Training", pid=_dead_pid(), started=started)
     _immutable(studio_home / "runs" / immutable)  # where chattr works; else an ordinary dead run
-    monkeypatch.setattr(supervisor_module, "write_json_atomic",
-                        _failing_writes_under(studio_home.resolve() / "runs" / read_only, errno.EROFS))
+    for module in (launcher, run_end):
+        monkeypatch.setattr(module, "write_json_atomic",
+                            _failing_writes_under(studio_home.resolve() / "runs" / read_only, errno.EROFS))
     try:
         forget_database(studio_home / "db.json")
         supervisor = make_supervisor()  # restart recovery: must not raise

@@ -8,7 +8,7 @@ def test_run_environment_carries_judge_settings_and_studio_home(tmp_path):
     store = Store(tmp_path)
     store.settings.set(JUDGE_URL_SETTING, "http://127.0.0.1:9/v1")
     store.secrets.set(JUDGE_KEY_SECRET, "sk-local-judge")
-    env = Supervisor(store, tmp_path, gpus=[])._environment([])
+    env = Supervisor(store, tmp_path, gpus=[]).launcher._environment([])
     assert env["OPENAI_BASE_URL"] == "http://127.0.0.1:9/v1"
     assert env["OPENAI_API_KEY"] == "sk-local-judge"
     assert env["STUDIO_HOME"] == str(tmp_path)
