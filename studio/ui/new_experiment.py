@@ -14,6 +14,8 @@ from studio.config.problem_types import DEFAULT_METRICS, LABELS, NOT_DEPLOYABLE_
 from studio.services.model_availability import backbone_error, check_model, first_loadable
 from studio.services.model_registry import choices_for
 from studio.ui import config_form as form
+from studio.ui import stale_errors
+from studio.ui.stale_errors import text_stamp
 from studio.ui.class_count import num_classes_hint
 from studio.ui.dataset_columns import dataset_columns
 from studio.ui.navigation import NAVIGATE_JS, experiment_url
@@ -152,12 +154,14 @@ def build(ctx) -> dict:
         problem = backbone_error(config.llm_backbone, config.environment.huggingface_branch)
         return [problem] if problem else []
 
-    def status(errors_list: list[str], data: dict | None = None) -> list:
+    def status(errors_list: list[str], data: dict | None = None, for_text: str | None = None) -> list:
+        """The error list and Start's state; ``for_text``: the YAML text they describe (see stale_errors)."""
         note = None
         if not errors_list and data is not None:
             model = form.get_value(data, form.BACKBONE_FIELD, form.field_by_path(form.BACKBONE_FIELD).default)
             note = "Model: " + check_model(model, form.get_value(data, "environment.huggingface_branch")).message
-        return [errors_html(errors_list, note), gr.update(interactive=not errors_list)]
+        stamp = text_stamp(for_text) if for_text is not None else None
+        return [errors_html(errors_list, note, stamp), gr.update(interactive=not errors_list)]
 
     def on_fields(edited: str, values: list, yaml_text: str) -> list:
         try:
@@ -180,7 +184,8 @@ def build(ctx) -> dict:
         # Values go back to the fields only when the dialog itself changed some (guesses, model).
         refill = bool(chosen) or fitted != data
         errs = check(fitted)
-        return render(fitted, refill, errs) + [gr.skip() if same else text] + status(errs, fitted)
+        return render(fitted, refill, errs) + [gr.skip() if same else text] + \
+            status(errs, fitted, yaml_text if same else text)
 
     def field_handler(path: str):
         def handler(*values):
@@ -192,9 +197,9 @@ def build(ctx) -> dict:
         try:
             data = form.parse_yaml(yaml_text)
         except ConfigError as exc:
-            return [gr.skip()] * len(form_outputs) + status(exc.errors)
+            return [gr.skip()] * len(form_outputs) + status(exc.errors, for_text=yaml_text)
         errs = check(data)
-        return render(data, True, errs) + status(errs, data)
+        return render(data, True, errs) + status(errs, data, yaml_text)
 
     def open_values(yaml_text: str = "", source_id: str | None = None, link: str | None = None,
                     heading: str = "## New Experiment") -> list:
@@ -235,10 +240,12 @@ def build(ctx) -> dict:
     for field in fields:
         components[field.path].input(field_handler(field.path), field_components + [yaml_editor],
                                      form_outputs + [yaml_editor, errors, start], show_progress="hidden",
-                                     trigger_mode="always_last")
+                                     trigger_mode="always_last").then(None, None, None, js=stale_errors.SHOW_JS)
     # always_last: an edit made while the previous one is processed must not be dropped.
+    yaml_editor.input(None, None, None, js=stale_errors.HIDE_JS)
     yaml_editor.input(on_yaml, [yaml_editor], form_outputs + [errors, start], show_progress="hidden",
-                      trigger_mode="always_last")
+                      trigger_mode="always_last").then(None, [yaml_editor], None,
+                                                       js=stale_errors.SHOW_IF_CURRENT_JS)
     reset.click(on_reset, None, form_outputs + [yaml_editor, errors, start])
     start.click(on_start, field_components + [yaml_editor, source, connection],
                 [modal, errors, start, target]).then(None, [target], None, js=NAVIGATE_JS)
@@ -255,7 +262,13 @@ def build(ctx) -> dict:
     }
 
 
-def errors_html(errors: list[str], note: str | None = None) -> str:
+def errors_html(errors: list[str], note: str | None = None, stamp: str | None = None) -> str:
+    """The dialog's verdict; ``stamp``: text_stamp of the YAML it describes (hidden while stale)."""
+    body = _verdict_html(errors, note)
+    return f"<div data-yaml-stamp='{stamp}'>{body}</div>" if stamp else body
+
+
+def _verdict_html(errors: list[str], note: str | None) -> str:
     if not errors:
         detail = f"<div class='studio-muted' id='model-availability'>{html.escape(note)}</div>" if note else ""
         return f"<div class='config-ok'>✓ The configuration is valid.{detail}</div>"

@@ -72,6 +72,32 @@ def test_wrong_values_are_listed_marked_and_the_form_keeps_what_it_had(page, app
         page.wait_for_selector(f"{ERRORS}:has-text('The configuration is valid')")
         assert not any("choose a train dataset" in text for text in page.evaluate("window.errorTexts"))
 
+        # Defect 13, made deterministic: the check of an older text (no dataset) answers only after
+        # a valid YAML was pasted, as on a loaded server. Its "choose a train dataset" must never show.
+        held = []
+
+        def hold_the_old_text(route):
+            if "stale-answer" in (route.request.post_data or "") and not held:
+                held.append(route)
+            else:
+                route.continue_()
+
+        page.route("**/queue/join*", hold_the_old_text)
+        paste_yaml(page, "experiment_name: stale-answer")
+        page.wait_for_function("document.querySelector('#config-errors').classList.contains('config-checking')")
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the old text's check was never sent"
+        paste_yaml(page, "\n".join([f"llm_backbone: {app['model']}", "dataset:", dataset_line]))
+        held[0].continue_()
+        page.wait_for_function("document.querySelector('#config-errors').innerText.includes('The configuration is valid')"
+                               " && !document.querySelector('#config-errors').classList.contains('config-checking')")
+        page.wait_for_timeout(500)
+        page.unroute("**/queue/join*")
+        assert not any("choose a train dataset" in text for text in page.evaluate("window.errorTexts"))
+
         # Defect 1: three mistakes at once
         paste_yaml(page, "\n".join([f"llm_backbone: {app['model']}", "dataset:", dataset_line, *THREE_MISTAKES]))
         for path in ("training.learnig_rate", "training.batch_size", "architecture.training_mode"):
