@@ -9,6 +9,7 @@ from studio.runner.supervisor import Supervisor
 from studio.store import Store
 
 from .datasets import DatasetService
+from .evaluations import EvaluationService
 from .experiments import ExperimentService
 from .model_registry import RegisteredModel, load_registry
 
@@ -40,6 +41,11 @@ class AppContext:
     changes: ChangeFeed
     datasets: DatasetService
     deploy: object | None = None  # studio.services.deploy.DeploymentService once it exists
+    evaluations: EvaluationService | None = None
+
+    def __post_init__(self):
+        if self.evaluations is None:
+            self.evaluations = EvaluationService(self.store, Path(self.home))
 
     @classmethod
     def open(cls, home: Path, supervisor: Supervisor | None = None, start_runner: bool = True) -> "AppContext":

@@ -35,6 +35,7 @@ class Store:
         self.datasets = RecordRepo(db, "datasets", "dataset", default_project)
         self.experiments = RecordRepo(db, "experiments", "experiment", default_project)
         self.deployments = RecordRepo(db, "deployments", "deployment", default_project)
+        self.evaluations = RecordRepo(db, "evaluations", "evaluation", default_project)
         self.settings = SettingsRepo(db)
         self.secrets = SecretStore(self.home / SECRETS_FILE)
         self.projects.default()  # reads the file now, so corruption shows at open time
