@@ -27,6 +27,7 @@ SECTION_TITLES = {
     "architecture": "Training configuration",
     "training": "Training configuration",
     "prediction": "Training configuration",
+    "environment": "Training configuration",
 }
 NUM_CLASSES_FIELD = "dataset.num_classes"
 # Shown under the errors while the chosen problem type has caveats.
