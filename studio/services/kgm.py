@@ -14,6 +14,9 @@ import yaml
 from studio.runner.run_folder_reader import METRICS_FILE, MetricsTail
 from studio.store.names import derived_name
 
+from .failure_advice import is_model_load_failure
+from .model_availability import first_loadable
+from .model_registry import RegistryError, choices_for, load_registry
 from .recommend import Recommendation, recommend
 
 KGM_CONNECTION = "kgm"
@@ -24,7 +27,20 @@ def ask(experiments, experiment_id: str) -> Recommendation:
     row = experiments.store.experiments.require(experiment_id)
     config = experiments.config_of(row)
     metrics = MetricsTail(experiments.run_dir(experiment_id) / METRICS_FILE).read_new()
-    return recommend(config, metrics, status=row.get("status"), error=row.get("error"))
+    alternative = None
+    if row.get("status") == "Failed" and is_model_load_failure(row.get("error")):
+        alternative = _loadable_model(experiments.home, config)
+    return recommend(config, metrics, status=row.get("status"), error=row.get("error"),
+                     alternative_model=alternative)
+
+
+def _loadable_model(home, config) -> str | None:
+    """A registered model of the run's problem type that this machine can load, other than its own."""
+    try:
+        candidates = choices_for(load_registry(home), config.problem_type)
+    except RegistryError:
+        return None
+    return first_loadable([m for m in candidates if m != config.llm_backbone])
 
 
 def overrides_yaml(recommendation: Recommendation) -> str:

@@ -11,28 +11,68 @@ from typing import Any
 
 from studio.config import ExperimentConfig
 
+from .failure_advice import failure_advice
+
 
 @dataclass
 class Recommendation:
     title: str
     explanation: str
-    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # {section: {key: value}} for section settings, {key: value} for top-level ones (llm_backbone).
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def apply_to(self, config: ExperimentConfig) -> ExperimentConfig:
         data = config.model_dump(mode="json")
-        for section, values in self.overrides.items():
-            data[section].update(values)
+        for key, values in self.overrides.items():
+            if isinstance(values, dict):
+                data[key].update(values)
+            else:
+                data[key] = values
         return ExperimentConfig.model_validate(data)
+
+    @property
+    def launchable(self) -> bool:
+        """Whether there is a changed experiment to launch (a failure fixed outside the config has none)."""
+        return bool(self.overrides)
 
 
 def recommend(config: ExperimentConfig, metrics: list[dict], status: str | None = None,
-              error: str | None = None) -> Recommendation:
-    """Pick the single most useful next step for this run."""
+              error: str | None = None, alternative_model: str | None = None) -> Recommendation:
+    """Pick the single most useful next step for this run; its overrides list only real changes.
+
+    A failed run gets advice about its failure (``error``), never about curves it did not finish;
+    ``alternative_model`` is a model that loads here, offered when the run's own model did not.
+    """
+    if status == "Failed":
+        title, explanation, overrides = failure_advice(config, error, alternative_model)
+        return only_real_changes(config, Recommendation(title, explanation, overrides))
+    return only_real_changes(config, _from_curves(config, metrics))
+
+
+def only_real_changes(config: ExperimentConfig, recommendation: Recommendation) -> Recommendation:
+    """Drop overrides equal to the config's current values: a suggestion lists only what it changes."""
+    current = config.model_dump(mode="json")
+    changed: dict[str, Any] = {}
+    for key, values in recommendation.overrides.items():
+        if isinstance(values, dict):
+            section = {k: v for k, v in values.items() if not _same(current.get(key, {}).get(k), v)}
+            if section:
+                changed[key] = section
+        elif not _same(current.get(key), values):
+            changed[key] = values
+    return Recommendation(recommendation.title, recommendation.explanation, changed)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def _from_curves(config: ExperimentConfig, metrics: list[dict]) -> Recommendation:
     train = _series(metrics, "train", "loss")
     valid = _series(metrics, "validation", "loss")
     lr = config.training.learning_rate
-    if status == "Failed" and error and ("out of memory" in error.lower() or "oom" in error.lower()):
-        return _out_of_memory(config)
     if any(not math.isfinite(v) for _, v in train) or _diverged(train):
         return Recommendation(
             "Lower the learning rate and clip gradients",
@@ -69,27 +109,18 @@ def recommend(config: ExperimentConfig, metrics: list[dict], status: str | None 
                 {"training": {"epochs": epochs}})
     if config.architecture.training_mode in ("lora", "qlora") and config.training.lora_rank < 64:
         rank = config.training.lora_rank * 2
+        alpha = rank * 2
+        alpha_text = (f" with alpha {alpha:g} (from {config.training.lora_alpha:g})"
+                      if not _same(config.training.lora_alpha, alpha) else f" (alpha stays {alpha:g})")
         return Recommendation(
             "Give the adapter more capacity",
-            f"The run converged without overfitting. A LoRA rank of {rank} (from {config.training.lora_rank}) "
-            f"with alpha {rank * 2} lets the adapter fit finer detail at a small memory cost.",
-            {"training": {"lora_rank": rank, "lora_alpha": rank * 2}})
+            f"The curves show no instability, stall or overfitting. A LoRA rank of {rank} (from "
+            f"{config.training.lora_rank}){alpha_text} lets the adapter fit finer detail at a small memory cost.",
+            {"training": {"lora_rank": rank, "lora_alpha": alpha}})
     return Recommendation(
         "Try a lower learning rate for a final polish",
         f"The run looks healthy. A second run at half the learning rate ({lr / 2:.2g}) often gains a little.",
         {"training": {"learning_rate": _round(lr / 2)}})
-
-
-def _out_of_memory(config: ExperimentConfig) -> Recommendation:
-    batch = config.training.batch_size
-    training: dict[str, Any] = {"batch_size": max(1, batch // 2), "grad_accumulation": config.training.grad_accumulation * (2 if batch > 1 else 1)}
-    overrides: dict[str, dict[str, Any]] = {"training": training, "architecture": {"gradient_checkpointing": True}}
-    if config.architecture.training_mode == "full":
-        overrides["architecture"]["training_mode"] = "lora"
-    return Recommendation(
-        "Use less GPU memory",
-        "The run ran out of memory. Halve the batch size and double gradient accumulation (same effective batch), "
-        "keep gradient checkpointing on, and prefer LoRA over full fine-tuning.", overrides)
 
 
 def _series(metrics: list[dict], split: str, name: str) -> list[tuple[int, float]]:

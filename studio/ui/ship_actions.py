@@ -210,8 +210,11 @@ def _kgm_dialog(ctx, experiment_id_state, target) -> dict:
         except Exception as exc:  # a row or config that cannot be read: say so in the dialog
             return gr.update(visible=True), "", "", "", f"⚠ No recommendation: {exc}", None, \
                 gr.update(interactive=False)
+        changes = kgm.overrides_yaml(recommendation) if recommendation.launchable else \
+            "# nothing to change in the settings: see the advice above"
         return (gr.update(visible=True), f"#### {html.escape(recommendation.title)}", recommendation.explanation,
-                kgm.overrides_yaml(recommendation), "", kgm.as_state(recommendation), gr.update(interactive=True))
+                changes, "", kgm.as_state(recommendation) if recommendation.launchable else None,
+                gr.update(interactive=recommendation.launchable))
 
     def on_proceed(experiment_id, state):
         if not state:

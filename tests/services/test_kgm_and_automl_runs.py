@@ -126,3 +126,19 @@ def test_automl_refuses_a_trial_count_out_of_range(service, dataset):
     with pytest.raises(ValueError, match="between 1 and 16"):
         automl_runs.launch(service, source["id"], count=0)
     assert len(service.store.experiments.list()) == 1
+
+
+def test_kgm_on_a_run_whose_model_could_not_be_loaded_proposes_a_registered_model_that_loads(
+        service, dataset, studio_home, tiny_llama_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the Hub default model can be neither fetched nor found
+    monkeypatch.setenv("HF_HUB_CACHE", str(studio_home / "empty-hf-cache"))
+    (studio_home / "models.yaml").write_text(f"models:\n  - {{id: '{tiny_llama_dir}', family: Local}}\n")
+    source = service.create({"experiment_name": "offline", "dataset": {"train_dataset_id": dataset["id"]}})
+    finish(service, source, losses=[("train", 2.0), ("train", 1.5), ("train", 1.2), ("train", 1.2)],
+           status="Failed", error="llm_backbone: cannot load 'h2oai/h2o-danube3-500m-chat': We couldn't "
+                                  "connect to 'https://huggingface.co' to load the files")
+    suggestion = kgm.ask(service, source["id"])
+    assert suggestion.overrides == {"llm_backbone": str(tiny_llama_dir)}
+    assert "converged" not in suggestion.explanation
+    created = kgm.proceed(service, source["id"], kgm.as_state(suggestion))
+    assert created["backbone"] == str(tiny_llama_dir) and created["connection"] == "kgm"
