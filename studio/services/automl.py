@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.config import ExperimentConfig, from_dict, merge
-from studio.config.problem_types import HIGHER_IS_BETTER
+from studio.config.problem_types import DEFAULT_METRICS, HIGHER_IS_BETTER
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,20 @@ class Trial:
     value: float | None  # the objective metric of a finished run; None while running/failed
 
 
+# What each searched setting is called where the dialog says what AutoML tunes.
+SEARCHED_LABELS = {"learning_rate": "learning rate", "epochs": "epochs", "warmup_epochs": "warm-up",
+                   "lora_rank": "LoRA rank", "lora_dropout": "LoRA dropout"}
+
+
 def objective_metric(config: ExperimentConfig) -> str:
-    """The metric AutoML optimises: the first selected metric, else validation loss."""
-    return (config.prediction.metrics or ["loss"])[0]
+    """The metric AutoML optimises: the run's first validation metric (chosen, else the problem
+    type's default, which is what the run computed), else validation loss."""
+    return (config.prediction.metrics or DEFAULT_METRICS.get(config.problem_type) or ["loss"])[0]
+
+
+def searched_settings(config: ExperimentConfig, space: SearchSpace = SearchSpace()) -> list[str]:
+    """The settings AutoML varies for this config (LoRA ones only for LoRA/QLoRA runs), as labels."""
+    return [SEARCHED_LABELS[name] for name in _distributions(config, space)]
 
 
 def propose(base: ExperimentConfig, finished: list[Trial], count: int, seed: int = 0,

@@ -165,6 +165,12 @@ class ExperimentService:
         self.supervisor.stop(experiment_id)
 
     def resume(self, experiment_id: str) -> None:
+        # The runner restarts the progress at 0 while the engine reloads the checkpoint; the page
+        # keeps showing where the run was (resume_progress) until training moves again.
+        row = self.store.experiments.get(experiment_id) or {}
+        progress = row.get("progress") if isinstance(row.get("progress"), (int, float)) else 0.0
+        if row:
+            self.store.experiments.update(experiment_id, resume_progress=float(progress))
         self.supervisor.resume(experiment_id)
 
     def can_resume(self, row: dict) -> bool:
@@ -192,6 +198,8 @@ class ExperimentService:
             current = read_status(self.run_dir(row["id"]))
             if current and current.get("status") not in TERMINAL_STATUSES and row.get("status") != "Queued":
                 status.update({key: current.get(key) for key in ("status", "stage", "progress")})
+            if row.get("resume") and status.get("status") in ("Queued", "Starting"):
+                status["progress"] = max(float(status.get("progress") or 0.0), float(row.get("resume_progress") or 0.0))
         return status
 
     def runtime_s(self, row: dict) -> float:

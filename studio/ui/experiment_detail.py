@@ -32,25 +32,54 @@ REFRESH_S = 1.5
 LOG_LINES = 400
 PREDICTION_ROWS = 200
 ACTIVE = ("Queued", "Starting", "Training", "Validation")
+# The "…" menu opens on its button and closes on any other click (an item's own handler runs
+# first: this listener is on the document, reached last) or on Escape.
+ACTION_MENU_JS = """() => {
+  if (window.studioActionMenu) return;
+  window.studioActionMenu = true;
+  const menu = () => document.querySelector('#action-menu');
+  document.addEventListener('click', (event) => {
+    const open = menu();
+    if (!open) return;
+    if (event.target.closest('#action-more')) { open.classList.toggle('open'); return; }
+    open.classList.remove('open');
+  });
+  document.addEventListener('keydown', (event) => { if (event.key === 'Escape') menu()?.classList.remove('open'); });
+}"""
+# Runs once the archive's path is in the hidden DownloadButton: its click downloads that file.
+CLICK_ARCHIVE_JS = """() => {
+  const holder = document.querySelector('#archive-download');
+  const button = holder && (holder.tagName === 'BUTTON' ? holder : holder.querySelector('button, a'));
+  if (button) button.click();
+}"""
 
 
 def build(ctx, page_blocks: gr.Blocks) -> dict:
     experiment_id = gr.State(None)
     cache = gr.State(None)
     target = gr.Textbox(visible=False)
-    header = gr.Markdown("# Experiment", elem_id="experiment-header")
-    with gr.Row(equal_height=True):
-        rerun = gr.Button("Rerun", size="sm", scale=0, min_width=90, elem_id="action-rerun")
-        copy = gr.Button("Copy", size="sm", scale=0, min_width=90, elem_id="action-copy")
-        stop = gr.Button("Stop", size="sm", scale=0, min_width=90, variant="stop", visible=False,
-                         elem_id="action-stop")
-        resume = gr.Button("Resume", size="sm", scale=0, min_width=90, visible=False, elem_id="action-resume")
-        delete = gr.Button("Delete", size="sm", scale=0, min_width=90, elem_id="action-delete")
-        download = gr.Button("Download logs & config", size="sm", scale=0, min_width=200, elem_id="action-download")
-        download_model = gr.Button("Download model", size="sm", scale=0, min_width=150, visible=False,
-                                   elem_id="action-download-model")
-        ship = build_ship_actions(ctx, experiment_id)
-        archive = gr.File(label="Archive", visible=False, scale=1, elem_id="download-archive")
+    with gr.Row(equal_height=False, elem_classes=["experiment-top"]):
+        header = gr.Markdown("# Experiment", elem_id="experiment-header")
+        # The spec's layout: Deploy at the top right, every other action in the "…" menu. Stop and
+        # Resume stay out too: they are what a live (or stopped) run needs at hand.
+        with gr.Row(equal_height=True, scale=0, elem_classes=["experiment-actions"]):
+            stop = gr.Button("Stop", size="sm", scale=0, min_width=90, variant="stop", visible=False,
+                             elem_id="action-stop")
+            resume = gr.Button("Resume", size="sm", scale=0, min_width=90, visible=False, elem_id="action-resume")
+            ship = build_ship_actions(ctx, experiment_id)
+            with gr.Column(scale=0, min_width=52, elem_classes=["action-more"]):
+                gr.Button("…", size="sm", min_width=52, elem_id="action-more")
+                with gr.Column(elem_id="action-menu", elem_classes=["action-menu"]):
+                    for item in ship["menu_items"]:  # Push to Hugging Face, Ask KGM, AutoML
+                        item.render()
+                    rerun = gr.Button("Rerun", size="sm", elem_id="action-rerun")
+                    copy = gr.Button("Copy", size="sm", elem_id="action-copy")
+                    download = gr.Button("Download logs & config", size="sm", elem_id="action-download")
+                    download_model = gr.Button("Download model", size="sm", visible=False,
+                                               elem_id="action-download-model")
+                    delete = gr.Button("Delete", size="sm", variant="stop", elem_id="action-delete")
+    # Off-screen, never in the button row: a click on Download fills it and clicks it (one click).
+    archive = gr.DownloadButton("archive", elem_id="archive-download", elem_classes=["offscreen"])
     status_bar = gr.HTML(elem_id="status-bar")
     with gr.Accordion("Resources", open=False, elem_id="resources"):
         resources = gr.Markdown()
@@ -180,8 +209,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     def on_download(exp_id, what="logs"):
         try:
             # Written inside Gradio's file cache, so the served file is this one, which expires.
-            path = ctx.experiments.download(exp_id, what, served_from=Path(archive.GRADIO_CACHE))
-            return gr.update(value=str(path), visible=True)
+            return str(ctx.experiments.download(exp_id, what, served_from=Path(archive.GRADIO_CACHE)))
         except (ArchiveError, StoreError) as exc:
             raise gr.Error(str(exc)) from None
 
@@ -194,6 +222,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     page_blocks.load(on_load, None, [experiment_id] + live_outputs).then(
         ship["refresh_by_id"], [experiment_id], ship["timer_outputs"]).then(
         evaluation["load"], evaluation["inputs"], evaluation["outputs"])
+    page_blocks.load(None, None, None, js=ACTION_MENU_JS)
     timer.tick(tick, [experiment_id, cache, chosen], live_outputs, show_progress="hidden")
     chosen.input(on_metrics, [cache, chosen], [chart])
     rerun.click(on_rerun, [experiment_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
@@ -204,8 +233,9 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     delete.click(lambda: gr.update(visible=True), None, [confirm])
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
     confirm_yes.click(on_delete, [experiment_id], [confirm, target]).then(None, [target], None, js=NAVIGATE_JS)
-    download.click(on_download, [experiment_id], [archive])
-    download_model.click(lambda exp_id: on_download(exp_id, "model"), [experiment_id], [archive])
+    download.click(on_download, [experiment_id], [archive]).success(None, None, None, js=CLICK_ARCHIVE_JS)
+    download_model.click(lambda exp_id: on_download(exp_id, "model"), [experiment_id], [archive]).success(
+        None, None, None, js=CLICK_ARCHIVE_JS)
     connected.select(on_connected_select, [connected_ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
     return {"status_bar": status_bar, "chart": chart, "config": config, "connected": connected, "timer": timer}
 
@@ -224,9 +254,12 @@ def _status_html(ctx, row: dict) -> str:
     if status == "Completed":
         progress = 1.0
     error = f"<div class='status-error'>{html.escape(str(live['error']))}</div>" if live.get("error") else ""
+    stage = str(live.get("stage") or "")
+    if stage.strip().lower() == status.lower():  # "Completed · completed" says it twice
+        stage = ""
     metric = format_metric(row)
     return (f"<div class='status-bar'><span class='badge badge-{html.escape(status)}' id='status-badge'>"
-            f"{html.escape(status)}</span><span class='stage'>{html.escape(str(live.get('stage') or ''))}</span>"
+            f"{html.escape(status)}</span><span class='stage'>{html.escape(stage)}</span>"
             f"<div class='progress' title='{progress:.0%}'><div style='width:{progress * 100:.1f}%'></div></div>"
             f"<span>{progress:.0%}</span>{f'<span>best {html.escape(metric)}</span>' if metric else ''}</div>"
             f"{error}")

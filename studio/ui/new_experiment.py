@@ -92,7 +92,9 @@ def build(ctx) -> dict:
             update: dict = {"visible": form.visible(field, data)}
             info = _info(field)
             allowed = form.choice_values(field)
-            if field.path == form.METRICS_FIELD:
+            if field.path == form.PROBLEM_TYPE_FIELD:
+                info += f" YAML: {problem_type}"
+            elif field.path == form.METRICS_FIELD:
                 allowed = update["choices"] = form.metric_choices(data)
                 defaults = ", ".join(DEFAULT_METRICS.get(problem_type, []))
                 info += f" Empty = {defaults}." if defaults else ""
@@ -158,9 +160,11 @@ def build(ctx) -> dict:
     def status(errors_list: list[str], data: dict | None = None, for_text: str | None = None) -> list:
         """The error list and Start's state; ``for_text``: the YAML text they describe (see stale_errors)."""
         note = None
-        if not errors_list and data is not None:
+        if data is not None and not any(e.startswith(form.BACKBONE_FIELD + ":") for e in errors_list):
             model = form.get_value(data, form.BACKBONE_FIELD, form.field_by_path(form.BACKBONE_FIELD).default)
-            note = "Model: " + check_model(model, form.get_value(data, "environment.huggingface_branch")).message
+            branch = form.get_value(data, "environment.huggingface_branch")
+            if isinstance(model, str) and (branch is None or isinstance(branch, str)):
+                note = "Model: " + check_model(model, branch).message
         stamp = text_stamp(for_text) if for_text is not None else None
         return [errors_html(errors_list, note, stamp), gr.update(interactive=not errors_list)]
 
@@ -270,8 +274,8 @@ def errors_html(errors: list[str], note: str | None = None, stamp: str | None = 
 
 
 def _verdict_html(errors: list[str], note: str | None) -> str:
+    detail = f"<div class='studio-muted' id='model-availability'>{html.escape(note)}</div>" if note else ""
     if not errors:
-        detail = f"<div class='studio-muted' id='model-availability'>{html.escape(note)}</div>" if note else ""
         return f"<div class='config-ok'>✓ The configuration is valid.{detail}</div>"
     items = []
     for error in errors:
@@ -279,7 +283,7 @@ def _verdict_html(errors: list[str], note: str | None) -> str:
         items.append(f"<li><code>{html.escape(path)}</code>: {html.escape(message)}</li>" if sep
                      else f"<li>{html.escape(error)}</li>")
     return ("<div class='config-errors'><b>Fix these settings to start training:</b><ul>"
-            + "".join(items) + "</ul></div>")
+            + "".join(items) + "</ul></div>" + detail)
 
 
 def _info(field: form.FormField) -> str:
@@ -307,7 +311,8 @@ def _component(field: form.FormField):
         return gr.Dropdown(choices=list(field.choices or []), value=value, multiselect=True, **common)
     # choice
     if field.path == form.PROBLEM_TYPE_FIELD:
-        choices = [(f"{LABELS.get(c, c)} ({c})", c) for c in field.choices]
+        # The label alone fits the field; the YAML value it stands for is in the info line.
+        choices = [(LABELS.get(c, c), c) for c in field.choices]
     elif field.choices:
         choices = [(form.NULL_CHOICE if c is None else str(c), form.NULL_CHOICE if c is None else c)
                    for c in field.choices]

@@ -1,24 +1,21 @@
 """Experiment actions that ship or build on a run: Deploy, Push to Hugging Face, Ask KGM, AutoML.
 
-How to wire it into the experiment detail page (``studio/ui/experiment_detail.py``): inside the
-action row, after the existing buttons, add ONE line::
+How the experiment detail page (``studio/ui/experiment_detail.py``) wires it: Deploy sits in
+the action row, the others in its "…" menu (the spec's layout)::
 
-    with gr.Row(equal_height=True):
-        rerun = gr.Button("Rerun", ...)
+    with gr.Row():                                          # the action row
+        ship = build_ship_actions(ctx, experiment_id)       # Deploy (+ its note) lands here
         ...
-        ship = build_ship_actions(ctx, experiment_id)      # experiment_id: the page's gr.State
+        with menu:                                          # the "…" menu's column
+            for button in ship["menu_items"]:               # Push to Hugging Face, Ask KGM, AutoML
+                button.render()
 
-That is all. The buttons start hidden and keep their visibility in step with the run's status
-on their own (an internal ``gr.Timer`` reads the one row and returns ``gr.skip()`` while the
-status is unchanged). Their dialogs are modal overlays (``studio-modal``), so placing them inside
-the row does not change the layout.
-
-Optional, to show the buttons at once on page load instead of at the first tick (≤ 1.5 s)::
+The buttons start hidden and keep their visibility in step with the run's status on their own
+(an internal ``gr.Timer`` reads the one row and returns ``gr.skip()`` while the status is
+unchanged). Their dialogs are modal overlays (``studio-modal``), so where they are built does
+not change the layout. To show the buttons at once on page load instead of at the first tick::
 
     page_blocks.load(on_load, ...).then(ship["refresh_by_id"], [experiment_id], ship["timer_outputs"])
-
-or, from the page's own timer tick, append ``ship["refresh"](row)`` (a list of updates) to the
-outputs and ``ship["timer_outputs"]`` to the output components.
 
 Visibility: Deploy, Push and AutoML for Completed runs (Deploy disabled with the reason for
 problem types that cannot be served, i.e. object detection); Ask KGM for any finished run
@@ -35,7 +32,7 @@ from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.gpu_inventory import detect_gpus
 from studio.runner.run_folder_reader import TERMINAL_STATUSES
 from studio.services import automl_runs, kgm
-from studio.services.automl import objective_metric
+from studio.services.automl import objective_metric, searched_settings
 from studio.services.push import HF_TOKEN_SECRET, PushError, push_experiment
 from studio.ui.deployments import AUTO_GPU, create_deployment, deployments_url
 from studio.ui.navigation import NAVIGATE_JS, experiment_url
@@ -71,10 +68,10 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
     deploy_button = gr.Button("Deploy", size="sm", scale=0, min_width=90, variant="primary", visible=False,
                               elem_id="action-deploy")
     deploy_note = gr.HTML(visible=False, elem_id="action-deploy-note")
-    push_button = gr.Button("Push to Hugging Face", size="sm", scale=0, min_width=180, visible=False,
-                            elem_id="action-push")
-    kgm_button = gr.Button("Ask KGM", size="sm", scale=0, min_width=100, visible=False, elem_id="action-kgm")
-    automl_button = gr.Button("AutoML", size="sm", scale=0, min_width=100, visible=False, elem_id="action-automl")
+    # render=False: the page renders these in its "…" menu.
+    push_button = gr.Button("Push to Hugging Face", size="sm", visible=False, elem_id="action-push", render=False)
+    kgm_button = gr.Button("Ask KGM", size="sm", visible=False, elem_id="action-kgm", render=False)
+    automl_button = gr.Button("AutoML", size="sm", visible=False, elem_id="action-automl", render=False)
     timer_outputs = [deploy_button, deploy_note, push_button, kgm_button, automl_button]
     target = gr.Textbox(visible=False)
     seen = gr.State(None)
@@ -104,7 +101,7 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
     kgm_button.click(ask["open"], [experiment_id_state], ask["open_outputs"])
     automl_button.click(automl["open"], [experiment_id_state], automl["open_outputs"])
     return {"deploy": deploy_button, "deploy_note": deploy_note, "push": push_button, "kgm": kgm_button,
-            "automl": automl_button, "timer": timer, "timer_outputs": timer_outputs, "refresh": refresh,
+            "automl": automl_button, "menu_items": [push_button, kgm_button, automl_button], "timer": timer, "timer_outputs": timer_outputs, "refresh": refresh,
             "refresh_by_id": refresh_by_id, "dialogs": {"deploy": deploy, "push": push, "kgm": ask,
                                                         "automl": automl}}
 
@@ -238,7 +235,7 @@ def _automl_dialog(ctx, experiment_id_state) -> dict:
     with _modal("automl-dialog") as dialog:
         with gr.Column(elem_classes=["studio-modal-body"]):
             gr.Markdown("### AutoML\nLaunch linked trials with hyperparameters proposed from this study's "
-                        "finished runs (learning rate, epochs, warm-up, LoRA rank and dropout).")
+                        "finished runs.")
             about = gr.Markdown(elem_id="automl-about")
             count = gr.Number(label="Number of trials", value=DEFAULT_TRIALS, precision=0, minimum=1,
                               maximum=automl_runs.MAX_TRIALS, elem_id="automl-count")
@@ -250,27 +247,32 @@ def _automl_dialog(ctx, experiment_id_state) -> dict:
     def on_open(experiment_id):
         try:
             row = ctx.store.experiments.require(experiment_id)
-            metric = objective_metric(ctx.experiments.config_of(row))
+            config = ctx.experiments.config_of(row)
+            metric = objective_metric(config)
             finished = automl_runs.finished_trials(ctx.experiments, experiment_id, metric)
         except Exception as exc:
-            return gr.update(visible=True), f"⚠ {exc}", DEFAULT_TRIALS, ""
-        return (gr.update(visible=True), f"Optimises **{html.escape(metric)}** on validation; "
-                f"{len(finished)} finished run{'s' * (len(finished) != 1)} in this study so far.",
-                DEFAULT_TRIALS, "")
+            return gr.update(visible=True), f"⚠ {exc}", DEFAULT_TRIALS, "", gr.update(interactive=False)
+        varied = searched_settings(config)
+        return (gr.update(visible=True), f"Optimises **{html.escape(metric)}** on validation by varying "
+                f"{html.escape(', '.join(varied))}; {len(finished)} finished run{'s' * (len(finished) != 1)} "
+                f"in this study so far.", DEFAULT_TRIALS, "", gr.update(interactive=True))
 
     def on_launch(experiment_id, trials):
         try:
             created = automl_runs.launch(ctx.experiments, experiment_id, int(trials or 0))
         except ConfigError as exc:
-            return "⚠ The trials are not valid:\n" + "\n".join(f"- {e}" for e in exc.errors)
+            return gr.skip(), "⚠ The trials are not valid:\n" + "\n".join(f"- {e}" for e in exc.errors)
         except Exception as exc:  # out-of-range count, runner errors
-            return f"⚠ {exc}"
-        links = "\n".join(f"- [{html.escape(r['name'])}]({experiment_url(r['id'])})" for r in created)
-        return f"Queued {len(created)} trial{'s' * (len(created) != 1)} (see Connected experiments):\n{links}"
+            return gr.skip(), f"⚠ {exc}"
+        # Done: the dialog closes (a second click must not launch a second batch); the trials are
+        # listed under Connected experiments.
+        gr.Info(f"Queued {len(created)} AutoML trial{'s' * (len(created) != 1)}: see Connected experiments.")
+        return gr.update(visible=False), ""
 
-    go.click(on_launch, [experiment_id_state, count], [message])
+    # once: clicks while the launch is being processed are dropped, not queued behind it.
+    go.click(on_launch, [experiment_id_state, count], [dialog, message], trigger_mode="once")
     close.click(lambda: gr.update(visible=False), None, [dialog])
-    return {"dialog": dialog, "open": on_open, "open_outputs": [dialog, about, count, message]}
+    return {"dialog": dialog, "open": on_open, "open_outputs": [dialog, about, count, message, go]}
 
 
 __all__ = ["build_ship_actions", "action_state"]

@@ -30,3 +30,20 @@ def test_finished_trials_steer_the_search_towards_the_best_region():
 
 def test_objective_is_the_first_selected_metric():
     assert objective_metric(BASE) == "BLEU"
+
+
+def test_without_chosen_metrics_the_objective_is_the_metric_the_run_computed():
+    causal = from_dict({"dataset": {"train_dataframe": "t.csv"}})
+    assert objective_metric(causal) == "Perplexity"  # the Causal LM default, not "loss"
+    classifier = from_dict({"problem_type": "text_causal_classification_modeling",
+                            "dataset": {"train_dataframe": "t.csv"}})
+    assert objective_metric(classifier) == "AUC"
+
+
+def test_a_full_training_run_searches_no_lora_setting():
+    from studio.services.automl import searched_settings
+
+    full = from_dict({"dataset": {"train_dataframe": "t.csv"}, "architecture": {"training_mode": "full"}})
+    assert searched_settings(full) == ["learning rate", "epochs", "warm-up"]
+    assert "LoRA rank" in searched_settings(BASE)
+    assert all(c.training.lora_rank == full.training.lora_rank for c in propose(full, [], count=3))

@@ -137,3 +137,11 @@ def type_yaml(page, text: str) -> None:
 
 def current_yaml(page) -> str:
     return page.locator("#advanced-yaml .cm-content").inner_text()
+
+
+def menu_action(page, elem_id: str) -> None:
+    """Click the experiment page's action ``elem_id`` in its "…" menu (opening the menu first)."""
+    page.click("#action-more")
+    page.wait_for_selector("#action-menu.open")
+    page.wait_for_selector(f"#{elem_id}", state="visible")
+    page.click(f"#{elem_id}")

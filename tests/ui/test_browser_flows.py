@@ -12,7 +12,7 @@ import re
 import pytest
 
 from tests.ui.browser_app import (
-    BROWSER_TEST, ROOT, current_yaml, run_pids, running_app, screenshot, screenshot_on_failure, type_yaml,
+    BROWSER_TEST, ROOT, current_yaml, menu_action, run_pids, running_app, screenshot, screenshot_on_failure, type_yaml,
 )
 
 DEMO_CSV = ROOT / "assets" / "data" / "demo_instructions.csv"
@@ -114,7 +114,7 @@ def _flow(page):
     shot(page, "06-experiment-logs")
 
     # Copy: the dialog opens pre-filled; the new run is connected as a copy
-    page.click("#action-copy")
+    menu_action(page, "action-copy")
     page.wait_for_url(re.compile(r".*/experiments\?copy=\w+"))
     page.wait_for_function("document.querySelector('#advanced-yaml .cm-content')?.innerText.includes('e2e-tiny-copy')")
     shot(page, "07-copy-dialog")

@@ -192,3 +192,40 @@ def test_data_files_inside_studio_home_or_an_admin_data_root_are_accepted(servic
     # The CLI's loader is not the app: it keeps reading any path its user gives.
     from studio.config import load_yaml
     assert load_yaml(f"dataset: {{train_dataframe: {tmp_path / 'private.csv'}}}\n")
+
+
+def test_a_resumed_run_keeps_its_progress_while_it_starts_again(service, dataset):
+    row = service.create({"dataset": {"train_dataset_id": dataset["id"]}})
+    service.supervisor.stop(row["id"])
+    last = service.run_dir(row["id"]) / "checkpoint" / "last"
+    last.mkdir(parents=True)
+    (last / "state.json").write_text('{"step": 9}')
+    service.store.experiments.update(row["id"], status="Stopped", stage="stopped", progress=0.45)
+
+    service.resume(row["id"])
+    queued = service.store.experiments.get(row["id"])
+    assert queued["status"] == "Queued" and queued["progress"] == 0.0  # the runner's reset
+    assert service.live_status(queued)["progress"] == 0.45  # what the page shows
+    # Starting: the engine's status.json says 0 while it reloads the checkpoint.
+    service.store.experiments.update(row["id"], status="Starting")
+    (service.run_dir(row["id"]) / "status.json").write_text(
+        '{"status": "Starting", "stage": "loading model", "progress": 0.0}')
+    assert service.live_status(service.store.experiments.get(row["id"]))["progress"] == 0.45
+    # Training again: the engine's own figure counts.
+    service.store.experiments.update(row["id"], status="Training")
+    (service.run_dir(row["id"]) / "status.json").write_text(
+        '{"status": "Training", "stage": "epoch 1", "progress": 0.41}')
+    assert service.live_status(service.store.experiments.get(row["id"]))["progress"] == 0.41
+
+
+def test_the_status_bar_does_not_repeat_a_stage_that_is_the_status(service, dataset):
+    from types import SimpleNamespace
+
+    from studio.ui.experiment_detail import _status_html
+
+    row = service.create({"dataset": {"train_dataset_id": dataset["id"]}})
+    service.supervisor.stop(row["id"])
+    done = service.store.experiments.update(row["id"], status="Completed", stage="completed", progress=1.0)
+    html = _status_html(SimpleNamespace(experiments=service), done)
+    assert html.lower().count("completed") == 2  # the badge's class and its text, no stage
+    assert "<span class='stage'></span>" in html

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.ui.browser_app import BROWSER_TEST, run_pids, running_app, screenshot, screenshot_on_failure
+from tests.ui.browser_app import BROWSER_TEST, menu_action, run_pids, running_app, screenshot, screenshot_on_failure
 
 WORDS = ["cat", "dog", "sun", "red", "blue", "tree", "fish", "moon", "star", "rain"]
 LIVE_TIMEOUT_MS = 120_000  # the engine's start (imports, model load) on a loaded 2-core machine
@@ -139,8 +139,7 @@ def _flow(page, home: Path, experiment_id: str) -> None:
     _wait_for(lambda: not _group_alive(resumed_pid), 15, f"the process group {resumed_pid} to end")
 
     # Ask KGM on the stopped run: a recommendation, then Proceed opens a connected experiment.
-    page.wait_for_selector("#action-kgm", state="visible")
-    page.click("#action-kgm")
+    menu_action(page, "action-kgm")
     page.wait_for_selector("#kgm-dialog", state="visible")
     page.wait_for_function("document.querySelector('#kgm-title')?.innerText.trim().length > 0")
     assert page.locator("#kgm-explanation").inner_text().strip()
@@ -160,7 +159,7 @@ def _flow(page, home: Path, experiment_id: str) -> None:
     shot(page, "06-kgm-connected")
 
     # Leave nothing running: delete the KGM experiment (a running one is stopped first).
-    page.click("#action-delete")
+    menu_action(page, "action-delete")
     page.click("#confirm-delete-experiment")
     page.wait_for_url(re.compile(r".*/experiments$"))
     _wait_for(lambda: not (home / "runs" / child_id).exists(), 30, "the KGM run folder to be removed")
