@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from typing import Any
 
 import torch
@@ -106,19 +107,50 @@ def backbone_config(cfg: ExperimentConfig):
     return config
 
 
-DROPOUT_FIELDS = ("attention_dropout", "hidden_dropout", "hidden_dropout_prob", "attention_probs_dropout_prob",
-                  "dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop", "activation_dropout")
+# The dropout a config may have between layers (hidden states, MLP/feed-forward activations):
+# what intermediate_dropout sets. Attention and embedding dropout are other settings' business.
+HIDDEN_DROPOUT_FIELDS = ("hidden_dropout", "hidden_dropout_prob", "resid_pdrop", "dropout", "activation_dropout",
+                         "ffn_dropout", "mlp_dropout")
+# MLP blocks of decoder layers (Llama, Mistral, Qwen, Gemma: ``model.layers.N.mlp``).
+_MLP_NAME = re.compile(r"(^|\.)(mlp|feed_forward|ffn)$")
 
 
 def set_dropout(config, p: float) -> list[str]:
-    """Set every dropout field the config (and its text/vision sub-configs) already has."""
+    """Set the hidden/MLP dropout fields the config (and its text/vision sub-configs) has to ``p``.
+
+    0.0 (the default) adds no dropout and leaves the model's own values (DETR's 0.1, say); to
+    turn those off, set them through backbone_kwargs.
+    """
     touched = []
+    if not p:
+        return touched
     for sub in [config] + [getattr(config, n) for n in ("text_config", "vision_config") if hasattr(config, n)]:
-        for name in DROPOUT_FIELDS:
-            if sub is not None and hasattr(sub, name) and isinstance(getattr(sub, name), (int, float)):
+        for name in HIDDEN_DROPOUT_FIELDS:
+            if sub is not None and hasattr(sub, name) and isinstance(getattr(sub, name), (int, float)) \
+                    and not isinstance(getattr(sub, name), bool):
                 setattr(sub, name, p)
                 touched.append(name)
     return touched
+
+
+def add_mlp_dropout(model: torch.nn.Module, p: float) -> int:
+    """Dropout on the output of each MLP block, for models whose config has no hidden dropout field
+    (the Llama family has only attention_dropout). Returns how many blocks got it (0 when p is 0
+    or the config already has such a field, which set_dropout set)."""
+    config = getattr(model, "config", None)
+    subs = [config] + [getattr(config, n, None) for n in ("text_config", "vision_config")]
+    if not p or any(sub is not None and any(hasattr(sub, f) for f in HIDDEN_DROPOUT_FIELDS) for sub in subs):
+        return 0
+
+    def dropout_hook(module, _inputs, output):
+        if isinstance(output, torch.Tensor):
+            return torch.nn.functional.dropout(output, p, training=module.training)
+        return output
+
+    blocks = [module for name, module in model.named_modules() if _MLP_NAME.search(name)]
+    for module in blocks:
+        module.register_forward_hook(dropout_hook)
+    return len(blocks)
 
 
 def max_positions(config) -> int | None:

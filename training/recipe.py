@@ -64,6 +64,10 @@ class FinetuneRecipe:
         load_kwargs = modeling.load_kwargs(cfg, self.device)
         self.logs.system(f"attention implementation: {load_kwargs['attn_implementation']}")
         model = self.problem.build_model(load_kwargs)
+        dropout_blocks = modeling.add_mlp_dropout(model, cfg.architecture.intermediate_dropout)
+        if dropout_blocks:
+            self.logs.train(f"intermediate dropout {cfg.architecture.intermediate_dropout:g} on the output of "
+                            f"{dropout_blocks} MLP blocks")
         if "quantization_config" not in load_kwargs:
             model.to(self.device)
         self.model = modeling.apply_training_mode(

@@ -97,8 +97,10 @@ def rows_to_samples(frame: pd.DataFrame, cfg: ExperimentConfig, split: str = "")
             if system and not any(m["role"] == "system" for m in history):
                 history = [{"role": "system", "content": system}] + history
             for i, turn in enumerate(history):
-                if turn["role"] == "assistant" and any(m["role"] == "user" for m in history[:i]):
-                    samples.append(TextSample(history[:i], turn["content"], row, position))
+                if turn["role"] == "assistant":
+                    prompt = history[:i] if ds.unroll_with_history else _system_and_user_turn(history[:i])
+                    if any(m["role"] == "user" for m in prompt):
+                        samples.append(TextSample(prompt, turn["content"], row, position))
         else:
             messages = ([{"role": "system", "content": system}] if system else [])
             messages.append({"role": "user", "content": _cell_text(record[ds.input_column])})
@@ -108,6 +110,14 @@ def rows_to_samples(frame: pd.DataFrame, cfg: ExperimentConfig, split: str = "")
         raise DatasetError(f"{conv_col!r}: no assistant turn after a user turn in any conversation"
                            if ds.unroll_conversations else "no rows to train on")
     return samples
+
+
+def _system_and_user_turn(before: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The spec's unrolled prompt: the conversation's system prompt and the user turn(s) since the
+    previous answer (one user turn, unless the user wrote several messages in a row)."""
+    system = [m for m in before if m["role"] == "system"][:1]
+    last_answer = max((i for i, m in enumerate(before) if m["role"] == "assistant"), default=-1)
+    return system + [m for m in before[last_answer + 1:] if m["role"] == "user"]
 
 
 def preference_samples(frame: pd.DataFrame, cfg: ExperimentConfig, split: str = "") -> list[tuple[TextSample, TextSample]]:

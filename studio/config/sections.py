@@ -73,9 +73,14 @@ class DatasetSettings(Section):
         None, "Column holding a system prompt; none applied when empty.",
         label="System column", problem_types=sorted(CHAT_TYPES))
     unroll_conversations: bool = setting(
-        False, "Split multi-turn conversations (a column of [{role, content}, ...] messages) "
-        "into one sample per assistant turn, each with its preceding history.",
+        False, "Split multi-turn conversations (a column of [{role, content}, ...] messages) into one "
+        "sample per assistant turn: the system prompt, the user turn before it and that answer.",
         label="Unroll conversations", problem_types=sorted(CHAT_TYPES))
+    unroll_with_history: bool = setting(
+        False, "With Unroll conversations: keep every earlier turn of the conversation in each sample's "
+        "prompt (more context, longer samples) instead of only the system prompt and the user turn.",
+        label="Unroll with history", problem_types=sorted(CHAT_TYPES),
+        show_when={"dataset.unroll_conversations": [True]})
     rejected_output_column: str = setting(
         "rejected", "Column holding the rejected answer of each preference pair (the Output column holds "
         "the chosen one).", label="Rejected answer column", dialog=True, problem_types=[DPO])
@@ -108,7 +113,9 @@ class ArchitectureSettings(Section):
         True, "Recompute activations in the backward pass: less memory, a little slower.",
         label="Gradient checkpointing")
     intermediate_dropout: float = setting(
-        0.0, "Dropout probability on intermediate layers.", label="Intermediate dropout", ge=0.0, lt=1.0)
+        0.0, "Dropout probability on intermediate layers (the hidden/MLP dropout of the model; added to "
+        "the MLP blocks of models that have none, such as Llama). 0.0 leaves the model's own dropout.",
+        label="Intermediate dropout", ge=0.0, lt=1.0)
     backbone_kwargs: str = setting(
         "{}", "JSON keyword arguments passed to AutoConfig.from_pretrained for the backbone.",
         label="Backbone kwargs")

@@ -69,19 +69,36 @@ def test_chat_template_null_model_and_custom(tiny_llama_dir):
         set_chat_template(bare, model_cfg)
 
 
-def test_unroll_makes_one_sample_per_assistant_turn_with_its_history():
-    convo = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"},
-             {"role": "assistant", "content": "hello"}, {"role": "user", "content": "2+2?"},
-             {"role": "assistant", "content": "4"}]
-    frame = number_rows(pd.DataFrame({"messages": [json.dumps(convo), convo[1:3]]}))
+CONVERSATION = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"}, {"role": "user", "content": "2+2?"},
+                {"role": "assistant", "content": "4"}]
+
+
+def test_unroll_makes_one_sample_per_answer_of_system_prompt_user_turn_and_answer():
+    # The spec: each sample is a system prompt, a user turn and the assistant answer.
+    frame = number_rows(pd.DataFrame({"messages": [json.dumps(CONVERSATION), CONVERSATION[1:3]]}))
     cfg = _cfg(unroll_conversations=True, output_column=None)  # input_column "input" absent -> "messages"
     samples = rows_to_samples(frame, cfg)
-    assert [(len(s.messages), s.answer, s.row, s.position) for s in samples] == [
-        (2, "hello", 1, 0), (4, "4", 1, 0), (1, "hello", 2, 1)]
-    assert samples[1].messages[0] == {"role": "system", "content": "be brief"}
-    assert samples[1].messages[-1] == {"role": "user", "content": "2+2?"}
+    assert [(s.messages, s.answer, s.row, s.position) for s in samples] == [
+        (CONVERSATION[:2], "hello", 1, 0),
+        ([CONVERSATION[0], CONVERSATION[3]], "4", 1, 0),  # not the first exchange
+        ([CONVERSATION[1]], "hello", 2, 1)]
     with pytest.raises(DatasetError, match="^train row 1, column 'messages'"):
         rows_to_samples(number_rows(pd.DataFrame({"messages": ["not json"]})), cfg, "train")
+
+
+def test_unroll_with_history_keeps_the_earlier_turns_when_asked():
+    frame = number_rows(pd.DataFrame({"messages": [CONVERSATION]}))
+    cfg = _cfg(unroll_conversations=True, unroll_with_history=True, output_column=None)
+    samples = rows_to_samples(frame, cfg)
+    assert [(s.messages, s.answer) for s in samples] == [(CONVERSATION[:2], "hello"), (CONVERSATION[:4], "4")]
+
+
+def test_a_system_column_is_the_system_prompt_of_every_unrolled_sample():
+    frame = number_rows(pd.DataFrame({"messages": [CONVERSATION[1:]], "sys": ["you are terse"]}))
+    samples = rows_to_samples(frame, _cfg(unroll_conversations=True, output_column=None, system_column="sys"))
+    assert [s.messages[0]["content"] for s in samples] == ["you are terse", "you are terse"]
+    assert [len(s.messages) for s in samples] == [2, 2]
 
 
 def test_system_column_and_multiple_output_columns():
