@@ -55,7 +55,7 @@ class _NoAliasDumper(yaml.SafeDumper):
 
 def _check_events(text: str) -> None:
     """Walk the event stream once; stop at the first bound it breaks."""
-    stack: list[list] = []  # per open collection: [is_mapping, items seen]
+    stack: list[list] = []  # per open collection: [is_mapping, items seen, its last key]
     keys = values = documents = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.DocumentStartEvent):
@@ -67,7 +67,7 @@ def _check_events(text: str) -> None:
             stack.pop()
             continue
         if isinstance(event, yaml.AliasEvent):
-            _refuse(event, f"aliases (*{str(event.anchor)[:40]}) are not accepted; write the value out")
+            _refuse(event, f"aliases (*{str(event.anchor)[:40]}) are not accepted; write the value out", stack)
         if not isinstance(event, yaml.NodeEvent):
             continue
         values += 1
@@ -78,16 +78,17 @@ def _check_events(text: str) -> None:
                 keys += 1
                 if keys > MAX_KEYS:
                     _refuse(event, f"more than {MAX_KEYS} keys")
+                stack[-1][2] = str(getattr(event, "value", ""))[:40]
             stack[-1][1] += 1
         if isinstance(event, yaml.ScalarEvent):
-            _check_number(event)
+            _check_number(event, stack)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if len(stack) >= MAX_DEPTH:
-                _refuse(event, f"nested deeper than {MAX_DEPTH} levels")
-            stack.append([isinstance(event, yaml.MappingStartEvent), 0])
+                _refuse(event, f"nested deeper than {MAX_DEPTH} levels", stack)
+            stack.append([isinstance(event, yaml.MappingStartEvent), 0, None])
 
 
-def _check_number(event: yaml.ScalarEvent) -> None:
+def _check_number(event: yaml.ScalarEvent, stack: list[list]) -> None:
     # Python refuses int() of over 4,300 decimal digits, and a hexadecimal or sexagesimal one
     # builds an integer whose every later repr() fails: no setting needs such a number.
     value = event.value
@@ -95,13 +96,28 @@ def _check_number(event: yaml.ScalarEvent) -> None:
         tag = event.tag if event.tag not in (None, "!") else \
             _RESOLVER.resolve(yaml.ScalarNode, value, event.implicit) if event.implicit[0] else None
         if tag in (_INT_TAG, _FLOAT_TAG):
-            _refuse(event, f"a number written with {len(value):,} characters; at most {MAX_NUMBER_DIGITS} are accepted")
+            _refuse(event, f"a number written with {len(value):,} characters; at most {MAX_NUMBER_DIGITS} "
+                    "are accepted", stack)
 
 
-def _refuse(event: yaml.Event, problem: str) -> None:
+def _key_path(stack: list[list]) -> str:
+    """The dotted keys leading to the event just read (its own key included once it is a value)."""
+    parts = []
+    for depth, (is_mapping, seen, key) in enumerate(stack):
+        at_key = depth == len(stack) - 1 and seen % 2 == 1  # the event was this mapping's key
+        if is_mapping and key is not None and not at_key:
+            parts.append(key)
+    return ".".join(parts)[:120]
+
+
+def _refuse(event: yaml.Event, problem: str, stack: list[list] | None = None) -> None:
+    """ConfigError for ``event``: named by its field path when ``stack`` gives one, else by line."""
     mark = event.start_mark
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    raise ConfigError([f"YAML: refused{where}: {problem}"])
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    path = _key_path(stack) if stack else ""
+    if path:
+        raise ConfigError([f"{path}: {problem} ({where})" if where else f"{path}: {problem}"])
+    raise ConfigError([f"YAML: refused at {where}: {problem}" if where else f"YAML: refused: {problem}"])
 
 
 class _BoundedLoader(_Loader):  # type: ignore[misc, valid-type]

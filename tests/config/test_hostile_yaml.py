@@ -60,7 +60,7 @@ def test_the_602_byte_billion_laughs_is_refused_at_once_in_little_memory():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert errors == ["YAML: refused at line 2, column 10: aliases (*a0) are not accepted; write the value out"]
+    assert errors == ["a1: aliases (*a0) are not accepted; write the value out (line 2, column 10)"]
     assert peak < 16 * 2**20
 
 
@@ -90,17 +90,18 @@ def test_huge_key_counts_are_refused(keys, in_section):
 
 
 @CASES
-@given(depth=st.integers(11, 50_000), kind=st.sampled_from(["flow-list", "flow-map", "block"]))
+@given(depth=st.integers(11, 15_000), kind=st.sampled_from(["flow-list", "flow-map", "block"]))
 def test_deep_nesting_is_refused_without_recursion(depth, kind):
     if kind == "flow-list":
         text = "a: " + "[" * depth + "]" * depth
     elif kind == "flow-map":
         text = "a: " + "{b: " * depth + "1" + "}" * depth
     else:
-        depth = min(depth, 400)  # block nesting costs two characters of indent per level
+        depth = min(depth, 300)  # block nesting costs two characters of indent per level (300 fit the size cap)
         text = "".join("  " * i + f"k{i}:\n" for i in range(depth)) + "  " * depth + "x"
     errors = load_within_bounds(text)
-    assert len(errors) == 1 and errors[0].startswith("YAML:")
+    assert len(errors) == 1 and "nested deeper than 10 levels" in errors[0]
+    assert errors[0].split(":")[0].startswith("a" if kind != "block" else "k0.k1.k2")  # named by its path
 
 
 @CASES
@@ -110,7 +111,7 @@ def test_deep_nesting_is_refused_without_recursion(depth, kind):
 def test_numbers_past_the_digit_limit_are_refused(digits, form, path):
     number = form.format("7" * digits) if form != "1:{}" else "1" + ":00" * max(34, digits // 3)
     errors = load_within_bounds(nested(path, number))
-    assert any("number written with" in e for e in errors), errors
+    assert errors == [e for e in errors if e.startswith(f"{path}: a number written with")] and errors, errors
 
 
 @CASES
