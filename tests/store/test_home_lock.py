@@ -61,3 +61,21 @@ def test_lock_dies_with_its_holder_even_under_sigkill(tmp_path):
     with HomeLock(tmp_path, role="app") as lock:  # free again: no stale lock after a crash
         assert lock.held and read_owner(tmp_path)["pid"] == os.getpid()
     assert not lock.held
+
+
+def test_processes_the_app_started_do_not_keep_the_lock_after_it_exits(tmp_path):
+    """Training runs outlive the app; holding its lock, they would refuse the next app start."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys\nfrom studio.store.home_lock import HomeLock\n"
+         f"HomeLock({str(tmp_path)!r}, role='app').acquire()\n"
+         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True)\n"
+         "print(child.pid, flush=True)\n"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    child_pid = int(holder.stdout.readline())
+    holder.wait(30)
+    try:
+        os.kill(child_pid, 0)  # the "run" is still alive
+        with HomeLock(tmp_path, role="app") as lock:
+            assert lock.held
+    finally:
+        os.kill(child_pid, signal.SIGKILL)
