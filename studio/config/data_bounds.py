@@ -27,6 +27,8 @@ MAX_COLUMNS = 1_000
 MAX_COLUMN_NAME_LENGTH = 256
 # The most levels of lists/dicts inside one cell (a chat is 2, COCO annotations 3).
 MAX_NESTING_DEPTH = 32
+# The most bytes one encoded image may have (a zero-padded PNG can be any size and still open).
+MAX_IMAGE_BYTES = 64 * MIB
 # The most pixels an image may decode to (a 24-megapixel photo is about 6000x4000).
 MAX_IMAGE_PIXELS = 50_000_000
 # Integers are stored as 64-bit; larger ones are refused rather than silently turned into text.

@@ -143,8 +143,11 @@ def cell_problem(value: Any) -> str | None:
 def _plain_cell(value: Any) -> bool:
     """The common cells, which cannot hold a problem and so skip the walk."""
     kind = type(value)
-    return kind is float or value is None or kind is bool or (
-        kind is str and value.isascii() and "[" not in value and "{" not in value)
+    if kind is str:
+        return "[" not in value and "{" not in value and (value.isascii() or not has_surrogate(value))
+    if kind is int:
+        return MIN_INTEGER <= value <= MAX_INTEGER
+    return kind is float or kind is bool or value is None
 
 
 def check_column_names(names: Iterable[Any], where: str, max_columns: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from studio.config.data_bounds import MAX_IMAGE_PIXELS
+from studio.config.data_bounds import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, size_text
 
 from .errors import DatasetError
 
@@ -128,10 +128,17 @@ def convert_image_columns(frame: pd.DataFrame) -> list[str]:
     return found
 
 
+def refuse_oversized_image(size: int, where: str) -> None:
+    if size > MAX_IMAGE_BYTES:
+        raise DatasetError(f"{where}: the image file has {size_text(size)}, more than the {size_text(MAX_IMAGE_BYTES)} "
+                           "an image may have; scale or re-encode it")
+
+
 def check_image(data: bytes, where: str) -> None:
     """Decode the image fully (a truncated file fails here, not in the middle of training)."""
     from PIL import Image
 
+    refuse_oversized_image(len(data), where)
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size

@@ -13,7 +13,7 @@ import pandas as pd
 from studio.config.data_bounds import ImportLimits
 
 from .errors import DatasetError
-from .images import IMAGE_EXTENSIONS, check_image, is_missing
+from .images import IMAGE_EXTENSIONS, check_image, is_missing, refuse_oversized_image
 from .readers import FORMATS, TABLE_FORMATS, Source, read_table
 from .zip_members import MemberReader, open_archive
 
@@ -77,6 +77,7 @@ def _image_bytes(reader: MemberReader, members: dict, checked: set[str], base: s
                   if c and c in members), None)
     if found is None:
         raise DatasetError(f"{where}: image {value!r} is not in the zip; add it or fix the file name")
+    refuse_oversized_image(members[found].file_size, f"{where}, image {value!r}")  # before inflating it
     data = reader.read(members[found])
     if found not in checked:  # an image used by many rows is decoded once
         check_image(data, f"{where}, image {value!r}")

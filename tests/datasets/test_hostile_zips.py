@@ -54,7 +54,8 @@ def test_a_500_mb_zero_padded_image_is_refused_before_it_is_inflated(store):
     archive = raw_zip([stored("index.csv", INDEX),
                        {"name": "a.png", "data": data, "method": zipfile.ZIP_DEFLATED, "crc": crc, "size": size}])
     message = attempt(store, archive, "padded.zip", "zip bomb")
-    assert "padded.zip/a.png" in message and "looks like a zip bomb" in message
+    assert "padded.zip/index.csv row 1" in message and "a.png" in message  # refused by its declared size
+    assert "the image file has 500 MB, more than the 64 MB an image may have" in message
 
 
 @FUZZ
@@ -137,3 +138,12 @@ def test_too_many_zip_entries_are_refused(store):
     with pytest.raises(DatasetError, match="lists 52 entries, more than the 40 allowed"):
         import_dataset(store, archive, "many.zip", "many", limits=ImportLimits(max_zip_members=40))
     assert store.datasets.list() == []
+
+
+def test_a_stored_zero_padded_image_over_the_image_size_bound_is_refused_before_reading(store):
+    from studio.config.data_bounds import MAX_IMAGE_BYTES
+
+    padded = png() + bytes(MAX_IMAGE_BYTES)  # opens fine in PIL; stored, so no ratio gives it away
+    message = attempt(store, plain_zip({"index.csv": INDEX, "a.png": padded}, zipfile.ZIP_STORED),
+                      "stored-padding.zip", "zip bomb")
+    assert "a.png" in message and "more than the 64 MB an image may have" in message
