@@ -23,6 +23,8 @@ MAX_MESSAGE_CHARS = 400
 CASES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FLOAT_FIELDS = [path for path, info in iter_fields() if float in (info.annotation, *getattr(info.annotation, "__args__", ()))]
 FIELD_PATHS = [path for path, _ in iter_fields()]
+assert {"training.weight_decay", "training.gradient_clip", "training.warmup_epochs", "prediction.repetition_penalty",
+        "training.evaluation_epochs", "training.differential_learning_rate"} <= set(FLOAT_FIELDS)
 
 
 def load_within_bounds(text: str) -> list[str]:
@@ -114,8 +116,8 @@ def test_numbers_past_the_digit_limit_are_refused(digits, form, path):
     assert errors == [e for e in errors if e.startswith(f"{path}: a number written with")] and errors, errors
 
 
-@CASES
-@given(path=st.sampled_from(FLOAT_FIELDS), value=st.sampled_from([".inf", "-.inf", ".nan", ".NaN", "1e999", "'inf'", "'-Infinity'", "'nan'"]))
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1e999", "'-Infinity'", "'nan'"])
+@pytest.mark.parametrize("path", FLOAT_FIELDS)
 def test_non_finite_floats_are_refused_for_every_float_field(path, value):
     errors = load_within_bounds("dataset:\n  train_dataset_id: d\n" + nested(path, value).replace("dataset:\n", ""))
     assert any(e.startswith(f"{path}: Input should be a finite number") for e in errors), errors
