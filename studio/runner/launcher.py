@@ -48,7 +48,8 @@ class Launcher:
         if not (run_dir / "config.yaml").is_file():
             self.fail_before_start(experiment_id, f"{run_dir / 'config.yaml'} is missing")
             return True
-        plan = plan_devices(requested_gpus(run_dir), bool(self.gpus) or executor.schedules_gpus)
+        plan = plan_devices(requested_gpus(run_dir),
+                            executor.cluster_has_gpus() if executor.schedules_gpus else bool(self.gpus))
         gpus: list[str] = []
         if plan.num_gpus and not executor.schedules_gpus:
             if not self.pool.can_ever_fit(plan.num_gpus):

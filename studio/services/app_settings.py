@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 
-from studio.config.runner_settings import HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS, RunnerSetting
+from studio.config.runner_settings import (EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS,
+                                           RAY_ADDRESS, RunnerSetting)
 from studio.store import StoreError
 from studio.store.names import character_problem
 
@@ -22,12 +23,15 @@ JUDGE_KEY_NOTES = {
 
 def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: str | None = None, remove_hf_token: bool = False,
                   judge_url: str | None = None, judge_key: str | None = None,
-                  remove_judge_key: bool = False) -> str:
+                  remove_judge_key: bool = False, executor: str | None = None,
+                  ray_address: str | None = None) -> str:
     """Store the Settings page's values; returns the message to show, raises ``StoreError`` naming the field."""
     price = _price(price)
     runner_values = {MAX_CONCURRENT_RUNS: _runner_number(MAX_CONCURRENT_RUNS, max_concurrent, whole=True),
                      HUNG_RUN_TIMEOUT_MINUTES: _runner_number(HUNG_RUN_TIMEOUT_MINUTES, hung_timeout, whole=False)}
     judge_url = _judge_url(judge_url)
+    executor = _executor(executor)
+    ray_address = _http_url(RAY_ADDRESS.label, ray_address)
     for label, secret in (("Hugging Face token", hf_token), ("LLM judge API key", judge_key)):
         problem = character_problem(secret.strip()) if secret else None
         if problem:  # the message names a position, never the secret itself
@@ -38,6 +42,11 @@ def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: 
             store.settings.delete(setting.key)
         else:
             store.settings.set(setting.key, value)
+    for setting, value in ((EXECUTOR, executor), (RAY_ADDRESS, ray_address)):
+        if value:
+            store.settings.set(setting.key, value)
+        else:
+            store.settings.delete(setting.key)
     if remove_hf_token:
         store.secrets.delete(HF_TOKEN_SECRET)
     elif hf_token and hf_token.strip():
@@ -73,14 +82,28 @@ def _runner_number(setting: RunnerSetting, value, whole: bool) -> int | float | 
 
 
 def _judge_url(value) -> str:
+    return _http_url("LLM judge base URL", value)
+
+
+def _executor(value) -> str | None:
+    """None keeps the default (local); anything else must be a known executor."""
+    name = str(value or "").strip().lower()
+    if not name:
+        return None
+    if name not in EXECUTORS:
+        raise StoreError(f"{EXECUTOR.label}: must be one of {', '.join(EXECUTORS)}")
+    return name
+
+
+def _http_url(label: str, value) -> str:
     url = str(value or "").strip()
     if not url:
         return ""
     if len(url) > MAX_URL_LENGTH:
-        raise StoreError(f"LLM judge base URL: can have at most {MAX_URL_LENGTH} characters")
+        raise StoreError(f"{label}: can have at most {MAX_URL_LENGTH} characters")
     problem = character_problem(url)
     if problem:
-        raise StoreError(f"LLM judge base URL: {problem}")
+        raise StoreError(f"{label}: {problem}")
     if not url.lower().startswith(("http://", "https://")):
-        raise StoreError("LLM judge base URL: must start with http:// or https://")
+        raise StoreError(f"{label}: must start with http:// or https://")
     return url

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.config.runner_settings import HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS
+from studio.config.runner_settings import EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS, RAY_ADDRESS
 from studio.services.app_settings import PRICE_LABEL, save_settings
 from studio.services.experiments import PRICE_SETTING
 from studio.services.judge_endpoint import JUDGE_KEY_SECRET, JUDGE_URL_SETTING
@@ -22,6 +22,11 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                                info=MAX_CONCURRENT_RUNS.help)
         hung_timeout = gr.Number(label=HUNG_RUN_TIMEOUT_MINUTES.label, elem_id="setting-hung-timeout",
                                  info=HUNG_RUN_TIMEOUT_MINUTES.help)
+    with gr.Row():
+        executor = gr.Dropdown(label=EXECUTOR.label, choices=list(EXECUTORS), elem_id="setting-executor",
+                               info=EXECUTOR.help)
+        ray_address = gr.Textbox(label=RAY_ADDRESS.label, placeholder=RAY_ADDRESS.default,
+                                 elem_id="setting-ray-address", info=RAY_ADDRESS.help)
     gr.Markdown("### Credentials\nSecrets are stored in `secrets.json` (owner-only) and shown masked; "
                 "leave a field empty to keep the stored value. A judge API key belongs to its URL: "
                 "changing the URL without entering a key removes the stored key.")
@@ -46,19 +51,24 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                 HUNG_RUN_TIMEOUT_MINUTES.value(ctx.store.settings),
                 gr.update(value="", placeholder=secret_hint(HF_TOKEN_SECRET)),
                 ctx.store.settings.get(JUDGE_URL_SETTING, ""),
-                gr.update(value="", placeholder=secret_hint(JUDGE_KEY_SECRET)), False, False)
+                gr.update(value="", placeholder=secret_hint(JUDGE_KEY_SECRET)), False, False,
+                ctx.store.settings.get(EXECUTOR.key, EXECUTOR.default), ctx.store.settings.get(RAY_ADDRESS.key, ""))
 
-    def on_save(price_value, concurrent_value, hung_value, token, remove_token, url, key, remove_key):
+    def on_save(price_value, concurrent_value, hung_value, token, remove_token, url, key, remove_key,
+                executor_value, ray_address_value):
         try:
             note = save_settings(ctx.store, price=price_value, max_concurrent=concurrent_value,
                                  hung_timeout=hung_value, hf_token=token, remove_hf_token=remove_token,
-                                 judge_url=url, judge_key=key, remove_judge_key=remove_key)
+                                 judge_url=url, judge_key=key, remove_judge_key=remove_key,
+                                 executor=executor_value, ray_address=ray_address_value)
         except StoreError as exc:
-            return (f"⚠ {exc}",) + tuple(gr.skip() for _ in range(8))
+            return (f"⚠ {exc}",) + tuple(gr.skip() for _ in range(10))
         return (note,) + values()
 
-    outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge]
+    outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge, executor,
+               ray_address]
     page_blocks.load(values, None, outputs)
-    save.click(on_save, [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key, clear_judge],
+    save.click(on_save, [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key, clear_judge,
+                         executor, ray_address],
                [message] + outputs)
     return {"save": save}

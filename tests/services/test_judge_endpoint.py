@@ -8,6 +8,7 @@ HTTP server that records the Authorization header it receives.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -59,7 +60,7 @@ def judge_server():
 
 def ask_judge_as_a_run_would(store: Store, home: Path) -> str:
     """One request from the engine's judge client, in its own process, with the run's environment."""
-    env = Supervisor(store, home, gpus=[])._environment([])
+    env = {**os.environ, **Supervisor(store, home, gpus=[]).launcher._environment([])}  # as the local executor does
     code = ("from training.metrics.llm_judge import _client\n"
             "_client(10).chat.completions.create(model='judge', messages=[{'role': 'user', 'content': 'hi'}])\n")
     subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, timeout=120)

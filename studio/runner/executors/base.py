@@ -56,6 +56,10 @@ class Executor(ABC):
     # True when the executor's cluster places GPUs itself (the local GPU pool is not used).
     schedules_gpus: bool = False
 
+    def cluster_has_gpus(self) -> bool:
+        """Whether the cluster that places GPUs has any (only asked when ``schedules_gpus``)."""
+        return False
+
     @abstractmethod
     def start(self, spec: LaunchSpec) -> Job:
         """Start the job; raises OSError or ExecutorError when it cannot."""

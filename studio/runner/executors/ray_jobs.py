@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import time
 import uuid
 from pathlib import Path
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 # Ray's own job output (stdout/stderr of the entrypoint), kept in the run folder at the end.
 JOB_LOG = "ray_job.log"
+CLUSTER_GPUS_TTL_S = 60.0  # nodes come and go; asking once a minute is enough
 
 
 class RayExecutor(Executor):
@@ -34,6 +36,20 @@ class RayExecutor(Executor):
         self.address = address
         self.cpus_per_process = cpus_per_process
         self._client = None
+        self._gpus_seen: tuple[float, bool] | None = None
+
+    def cluster_has_gpus(self) -> bool:
+        """Whether any node offers a GPU: runs then ask for GPUs, else for CPU processes."""
+        if self._gpus_seen is None or time.monotonic() - self._gpus_seen[0] > CLUSTER_GPUS_TTL_S:
+            try:
+                from ray.util.state import list_nodes
+                nodes = list_nodes(address=self.address)
+                has = any((node.resources_total or {}).get("GPU", 0) > 0 for node in nodes)
+            except Exception as exc:  # unreachable: the submission will say so
+                log.warning("cannot list the Ray cluster's nodes at %s: %s", self.address, exc)
+                has = False
+            self._gpus_seen = (time.monotonic(), has)
+        return self._gpus_seen[1]
 
     def client(self):
         if self._client is None:
