@@ -190,7 +190,9 @@ def test_too_many_columns_are_refused_at_once_and_the_widest_allowed_file_is_qui
     assert "more than the" in attempt(store, json.dumps([keys]).encode(), "wide.json", "too many columns")
     assert "more than the" in attempt(store, json.dumps([{f"k{i}": 1} for i in range(MAX_COLUMNS + 5)]).encode(),
                                       "keys.json", "too many columns")
-    row = attempt(store, wide(MAX_COLUMNS), "widest.csv", "too many columns")
+    # Accepted, so it is profiled and written: 0.55 s on an idle machine, 6.5 s measured with ~8 jobs
+    # sharing 2 cores; the bound leaves room for such load.
+    row = attempt(store, wide(MAX_COLUMNS), "widest.csv", "too many columns", time_limit_s=20)
     assert row["rows"] == 1 and len(row["columns"]) == MAX_COLUMNS
 
 
