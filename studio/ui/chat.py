@@ -21,8 +21,8 @@ from studio.services.deploy import READY, DeployError
 
 REFRESH_S = 5.0
 DEPLOYMENT, EXPERIMENT = "deployment", "experiment"
-PLACEHOLDERS = {TEXT: "Message", IMAGE_ONLY: "Attach an image to classify (📎), then Send",
-                IMAGE_AND_TEXT: "Attach an image (📎) and ask about it"}
+PLACEHOLDERS = {TEXT: "Message", IMAGE_ONLY: "Attach an image to classify with the paperclip, then Send",
+                IMAGE_AND_TEXT: "Attach an image with the paperclip and ask about it"}
 
 
 def source_value(kind: str, record_id: str) -> str:
@@ -172,7 +172,8 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                     gr.update(value=max(float(d["top_p"]), 0.05)) if "top_p" in d else gr.skip(),
                     gr.update(value=min(max(float(d["repetition_penalty"]), 0.5), 3.0))
                     if "repetition_penalty" in d else gr.skip()]
-        return [found, gr.update(placeholder=PLACEHOLDERS[found["kind"]])] + settings
+        # A conversation is with one model: a new source starts a new chat.
+        return [found, gr.update(placeholder=PLACEHOLDERS[found["kind"]]), []] + settings
 
     def respond(value, history, chosen, found, tokens, temp, nucleus, penalty, system_prompt):
         history = list(history or [])
@@ -234,7 +235,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     inputs = [message, chatbot, source, profile, max_tokens, temperature, top_p, repetition, system]
     outputs = [chatbot, message, status]
     page_blocks.load(on_load, None, [source])
-    source.change(on_source, [source], [profile, message, max_tokens, temperature, top_p, repetition],
+    source.change(on_source, [source], [profile, message, chatbot, max_tokens, temperature, top_p, repetition],
                   show_progress="hidden")
     timer.tick(tick, [source, shown_choices], [source, shown_choices], show_progress="hidden")
     reload.click(choices_update, [source], [source])
@@ -250,7 +251,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 def _input_problem(kind: str, text: str, files: list[str]) -> str | None:
     """Why this message cannot go to a model of this kind, or None."""
     if kind == IMAGE_ONLY and not files:
-        return "This model classifies images: attach an image (the 📎 button or drop one on the box), then send."
+        return "This model classifies images: attach an image (the paperclip, or drop one on the box), then send."
     if kind == TEXT and files:
         return "This model reads text only: remove the image and send text."
     if kind == IMAGE_AND_TEXT and not text:

@@ -61,11 +61,33 @@ def _completed_experiment(home: Path, model_dir: Path) -> dict:
     return row
 
 
+def _completed_image_classifier(home: Path, model_dir: Path) -> dict:
+    """A Completed image-classification experiment whose checkpoint is the tiny ViT (no training needed)."""
+    import shutil
+
+    import yaml
+
+    from studio.store import Store
+    from studio.store.database import forget_database
+
+    store = Store(home)
+    row = store.experiments.add({"name": "tiny-pets", "problem_type": "image_classification", "status": "Completed",
+                                 "project_id": store.projects.default()["id"]})
+    run = home / "runs" / row["id"]
+    shutil.copytree(model_dir, run / "checkpoint" / "model")
+    (run / "status.json").write_text(json.dumps({"status": "Completed"}))
+    (run / "config.yaml").write_text(yaml.safe_dump({"problem_type": "image_classification",
+                                                     "experiment_name": "tiny-pets"}))
+    forget_database(home / "db.json")
+    return row
+
+
 @pytest.fixture()
-def app(tmp_path, tiny_llama_dir):
+def app(tmp_path, tiny_llama_dir, tiny_vit_dir):
     home = tmp_path / "studio_home"
     home.mkdir()
     experiment = _completed_experiment(home, tiny_llama_dir)
+    _completed_image_classifier(home, tiny_vit_dir)
     # Serving processes outlive the app by design: the ones this test started end with it.
     with running_app(home, tmp_path / "app.log", deployment_pids) as url:
         yield {"url": url, "home": home, "experiment": experiment}
@@ -108,9 +130,13 @@ def _flow(page, app):
     page.click("#deploy-confirm")
     page.wait_for_selector("#deploy-message:has-text('is starting')")
     assert api_key not in page.content()
-    link = page.locator("#deploy-message a").get_attribute("href")
-    assert link.startswith("deployments?id=")
-    page.goto(f"{base}/{link}")  # the link the dialog offers: the Deployments page on this deployment
+    link = page.locator("#deploy-message a")
+    assert link.get_attribute("href").startswith("deployments?id=")
+    assert link.get_attribute("target") in (None, "_self"), "the link must not open a new tab"
+    pages_before = len(page.context.pages)
+    link.click()  # the link the dialog offers: the Deployments page on this deployment, in this tab
+    page.wait_for_url(re.compile(r".*/deployments\?id=\w+"))
+    assert len(page.context.pages) == pages_before
 
     # The row appears, Starting → Ready through the timer; the detail shows the snippets
     page.wait_for_selector("#deployments-table [role=gridcell]:has-text('Tiny Chat')")
@@ -120,6 +146,14 @@ def _flow(page, app):
     python_snippet = page.locator("#snippet-python .cm-content").inner_text()
     assert "/v1/chat/completions" in curl and "STUDIO_API_KEY" in curl and "tiny-chat" in curl
     assert "OpenAI(" in python_snippet and "base_url=" in python_snippet
+    # Each line number sits on its line (no wrapped lines shifting the gutter).
+    offsets = page.evaluate("""() => {
+        const box = document.querySelector('#snippet-python');
+        const numbers = [...box.querySelectorAll('.cm-lineNumbers .cm-gutterElement')].filter(e => e.offsetHeight);
+        const lines = [...box.querySelectorAll('.cm-line')];
+        return lines.map((line, i) => Math.abs(line.getBoundingClientRect().top - numbers[i].getBoundingClientRect().top));
+    }""")
+    assert offsets and max(offsets) < 2, offsets
     assert api_key not in page.content()
     page.click("#deployment-health")
     page.wait_for_selector("#deployment-message:has-text('Healthy')")
@@ -164,6 +198,24 @@ def _flow(page, app):
     page.wait_for_selector("#chat-status:has-text('Chat server stopped')")
     assert _gone(chat_pid)
 
+    # An image classifier: text alone is refused with what to do; an attached image gets its label
+    page.locator("#chat-source input").click()
+    page.get_by_role("option", name=re.compile("Experiment · tiny-pets")).click()
+    page.wait_for_function("document.querySelector('#chat-input textarea')?.placeholder?.includes('image')")
+    page.locator("#chat-input textarea").fill("what is this?")
+    page.click("#chat-send")
+    page.wait_for_selector("#chat-status:has-text('attach an image')")
+    page.locator("#chat-input input[type=file]").set_input_files(str(_picture(app["home"])))
+    page.wait_for_selector("#chat-input img", timeout=30_000)
+    page.click("#chat-send")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('#chatbot .bot-row')).some(r => r.innerText.includes('%'))",
+        timeout=120_000)
+    assert "⚠" not in page.locator("#chat-status").inner_text()
+    shot(page, "04b-chat-image")
+    page.click("#chat-stop-server")
+    page.wait_for_selector("#chat-status:has-text('Chat server stopped')")
+
     # Stop the deployment: its process ends; then delete it after confirming
     page.goto(base + "/deployments")
     page.locator("#deployments-table [role=gridcell]", has_text="Tiny Chat").first.click()
@@ -179,6 +231,14 @@ def _flow(page, app):
     page.click("#confirm-delete-deployment-yes")
     page.wait_for_selector("#deployments-empty:has-text('No deployments')")
     assert experiment["id"]  # the experiment itself stays
+
+
+def _picture(home: Path) -> Path:
+    from PIL import Image
+
+    path = home.parent / "cat.png"
+    Image.new("RGB", (40, 40), (200, 120, 40)).save(path)
+    return path
 
 
 def _deployment_pid(home: Path) -> int:
