@@ -28,6 +28,7 @@ from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.run_folder_reader import read_status
 from studio.serve.generation_defaults import from_run_folder
 from studio.serve.model_loading import ModelLoadError, find_model_folder
+from studio.store.names import character_problem, clean_name, derived_name, fold_name
 
 from . import deploy_snippets, serve_process
 from .chat import chat_stream  # noqa: F401  (the UI imports the chat helper from here)
@@ -62,7 +63,13 @@ class DeploymentService:
                gpu: str | int | None = None, start: bool = True) -> dict:
         """Register a deployment of a Completed run and (by default) start serving it."""
         model_dir, config = self._deployable_model(experiment_id)
-        name = (name or "").strip() or self._experiment_name(experiment_id, config)
+        if (name or "").strip():
+            name = clean_name(name, "deployment", DeployError)
+        else:  # an experiment named before names had a limit may be longer
+            name = derived_name(fold_name(self._experiment_name(experiment_id, config)), "")
+        problem = character_problem(api_key) if api_key else None
+        if problem:  # checked before the row exists, so a refused key leaves nothing behind
+            raise DeployError(f"API key: {problem}")
         row = self.store.deployments.add({
             "name": name, "experiment_id": experiment_id, "served_name": _served_name(name),
             "model_path": str(model_dir), "problem_type": config.get("problem_type"),
