@@ -212,7 +212,9 @@ class ExperimentService:
 
     def resources(self, row: dict) -> Resources:
         price = float(self.store.settings.get(PRICE_SETTING, 0.0) or 0.0)
-        gpus = len(row.get("gpus") or [])
+        # The GPUs the run held: the local pool's allocation, or what a cluster executor
+        # (Ray places GPUs itself, so no indices are known here) gave it.
+        gpus = len(row.get("gpus") or []) or int(row.get("num_gpus") or 0)
         runtime = self.runtime_s(row)
         return Resources(gpus, price, runtime, round(gpus * price * runtime / 3600.0, 4))
 

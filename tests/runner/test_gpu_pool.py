@@ -110,3 +110,16 @@ def test_stop_ends_every_rank_and_restart_reattaches_a_multi_process_run(store, 
     assert all(pid_alive(pid) for pid in ranks[reattached])
     (studio_home / "runs" / reattached / "release").touch()
     wait_for(lambda: status_of(store, reattached) == "Completed", timeout=30, message="reattached run completed")
+
+
+def test_resources_count_the_gpus_of_the_allocation_and_cost_gpu_hours(store, studio_home):
+    from studio.services.experiments import PRICE_SETTING, ExperimentService
+    from studio.runner import Supervisor
+    service = ExperimentService(store, Supervisor(store, studio_home, gpus=["0", "1", "2", "3"]), studio_home)
+    store.settings.set(PRICE_SETTING, 2.0)
+    local = {"gpus": ["1", "2"], "num_gpus": 2, "runtime_s": 1800.0, "status": "Completed"}
+    on_ray = {"gpus": [], "num_gpus": 4, "runtime_s": 3600.0, "status": "Completed"}
+    on_cpu = {"gpus": [], "num_gpus": 0, "num_processes": 2, "runtime_s": 3600.0, "status": "Completed"}
+    assert (service.resources(local).gpus, service.resources(local).total_cost) == (2, 2.0)
+    assert (service.resources(on_ray).gpus, service.resources(on_ray).total_cost) == (4, 8.0)
+    assert (service.resources(on_cpu).gpus, service.resources(on_cpu).total_cost) == (0, 0.0)
