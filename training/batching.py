@@ -47,12 +47,19 @@ def padded_length(lengths: list[int], quantile: float, max_length: int) -> int:
 
 
 def collate_padded(samples: list[dict[str, list[int]]], *, pad_id: int, side: str, quantile: float,
-                   max_length: int) -> dict[str, torch.Tensor]:
-    """Pad (or cut, keeping the end where the answer is) every sequence to the batch's quantile length."""
-    target = padded_length([len(s["input_ids"]) for s in samples], quantile, max_length)
+                   max_length: int, keep: str = "end", min_length: int = 0) -> dict[str, torch.Tensor]:
+    """Pad (or cut) every sequence to the batch's quantile length (at least ``min_length``).
+
+    keep="end" cuts a longer sequence from its left, keeping the answer; keep="start" cuts it from
+    its right, keeping the prompt (image tokens must stay whole).
+    """
+    target = max(padded_length([len(s["input_ids"]) for s in samples], quantile, max_length), min_length)
     rows = {"input_ids": [], "labels": [], "attention_mask": [], "position_ids": [], "sample_ids": []}
     for i, s in enumerate(samples):
-        ids, labels = s["input_ids"][-target:], s["labels"][-target:]
+        if keep == "start":
+            ids, labels = s["input_ids"][:target], s["labels"][:target]
+        else:
+            ids, labels = s["input_ids"][-target:], s["labels"][-target:]
         n, pad = len(ids), target - len(ids)
         pieces = {
             "input_ids": (ids, [pad_id] * pad),

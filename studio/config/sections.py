@@ -92,7 +92,9 @@ class TokenizerSettings(Section):
         "Capped at the model's max_position_embeddings.",
         label="Max token length", dialog=True, problem_types=sorted(TEXT_INPUT_TYPES), ge=8, le=1_048_576)
     padding_quantile: float = setting(
-        1.0, "Pad each batch to this quantile of its lengths (1.0 = longest, 0.0 = no dynamic padding).",
+        1.0, "Pad each batch to this quantile of its lengths (1.0 = longest, 0.0 = no dynamic padding: "
+        "always max_length); longer samples are cut. No effect where batches are packed (Causal LM with "
+        "batch size > 1 and sdpa/eager/flash attention): nothing is padded there.",
         label="Padding quantile", ge=0.0, le=1.0)
     tokenizer_kwargs: str = setting(
         '{"use_fast": true, "add_prefix_space": false}',

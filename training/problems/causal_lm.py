@@ -89,6 +89,8 @@ class CausalLMProblem(Problem):
             model.set_attn_implementation(packed_attention.NAME)
         self.logs.train("batches: padding-free packing (sequences concatenated, positions restart per sequence"
                         + (", attention computed per sequence)" if per_sequence else ")")
+                        + (f"; padding_quantile {cfg.tokenizer.padding_quantile:g} has no effect: nothing is padded"
+                           if cfg.tokenizer.padding_quantile != 1.0 else "")
                         if self.packing else
                         f"batches: padded to the {cfg.tokenizer.padding_quantile:g} length quantile, "
                         f"{cfg.tokenizer.padding_side} side")

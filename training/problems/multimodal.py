@@ -3,7 +3,10 @@
 Built on the causal LM problem: the same chat-formatted samples, answer-only labels, losses,
 Perplexity/BLEU/QA_Accuracy evaluation and predictions table. What differs: the user turn
 opens with the processor's image token (expanded by the processor to the image's patch
-tokens), batches carry the image tensors, and sequences are padded, never packed.
+tokens), batches carry the image tensors, and sequences are padded, never packed. The
+tokenizer is loaded by AutoTokenizer with tokenizer_kwargs (as for text) and replaces the
+processor's own; a batch is padded to its padding_quantile length, cutting only answer tokens
+(from the right) so no image token is ever dropped.
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ from training.images import check_images, load_image
 from training.modeling import backbone_config
 from training.problems import SplitData
 from training.problems.causal_lm import CausalLMProblem
-from training.text_samples import IGNORE_INDEX, TextSample, ensure_pad_token, render, rows_to_samples, set_chat_template
+from training.text_samples import (IGNORE_INDEX, TextSample, load_tokenizer, render, rows_to_samples,
+                                   set_chat_template)
 
 MAX_BAD_ROWS_LISTED = 20
 
@@ -40,17 +44,18 @@ class MultimodalProblem(CausalLMProblem):
         self.processor = AutoProcessor.from_pretrained(
             cfg.llm_backbone, revision=cfg.environment.huggingface_branch,
             trust_remote_code=cfg.environment.trust_remote_code)
-        self.tokenizer = getattr(self.processor, "tokenizer", None)
         self.image_token = getattr(self.processor, "image_token", None)
-        if self.tokenizer is None or not self.image_token:
+        if getattr(self.processor, "tokenizer", None) is None or not self.image_token:
             raise RunError(f"llm_backbone: the processor of {cfg.llm_backbone} has no tokenizer or image token; "
                            "multimodal_causal_language_modeling needs an image-text-to-text model")
-        ensure_pad_token(self.tokenizer)
-        self.tokenizer.padding_side = cfg.tokenizer.padding_side
+        # tokenizer_kwargs go to AutoTokenizer, as for every text model (passing them to AutoProcessor
+        # would hand use_fast to the image processor too).
+        self.tokenizer = self.processor.tokenizer = load_tokenizer(cfg)
         self.logs.train(f"chat template: {set_chat_template(self.tokenizer, cfg)}; image slot "
                         f"{self.image_token!r} at the start of the user turn")
         self.packing = False  # image tokens must stay in one row with their pixel tensors
-        self.logs.train(f"batches: padded to the longest sequence, {cfg.tokenizer.padding_side} side")
+        self.logs.train(f"batches: padded to the {cfg.tokenizer.padding_quantile:g} length quantile, "
+                        f"{cfg.tokenizer.padding_side} side (longer samples lose answer tokens, never image tokens)")
         return AutoModelForImageTextToText.from_pretrained(cfg.llm_backbone, config=self.config or backbone_config(cfg),
                                                            **load_kwargs)
 
@@ -110,8 +115,10 @@ class MultimodalProblem(CausalLMProblem):
 
     def collate(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         batch = batching.collate_padded(samples, pad_id=self.tokenizer.pad_token_id,
-                                        side=self.cfg.tokenizer.padding_side, quantile=1.0,
-                                        max_length=self.cfg.tokenizer.max_length)
+                                        side=self.cfg.tokenizer.padding_side,
+                                        quantile=self.cfg.tokenizer.padding_quantile,
+                                        max_length=self.cfg.tokenizer.max_length, keep="start",
+                                        min_length=max(len(s["prompt_ids"]) for s in samples) + 1)
         batch.update(self.image_inputs(samples))
         return batch
 
