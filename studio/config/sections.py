@@ -71,7 +71,7 @@ class DatasetSettings(Section):
         le=MAX_NUM_CLASSES)
     system_column: Optional[str] = setting(
         None, "Column holding a system prompt; none applied when empty.",
-        label="System column", problem_types=sorted(CHAT_TYPES))
+        label="System column", dialog=True, problem_types=sorted(CHAT_TYPES))
     unroll_conversations: bool = setting(
         False, "Split multi-turn conversations (a column of [{role, content}, ...] messages) into one "
         "sample per assistant turn: the system prompt, the user turn before it and that answer.",

@@ -54,3 +54,14 @@ def judge_environment(store) -> dict[str, str]:
     elif base_url and base_url != os.environ.get("OPENAI_BASE_URL", ""):
         env["OPENAI_API_KEY"] = ""  # the app's own key is for its own endpoint, not this one
     return env
+
+
+NO_JUDGE_WARNING = ("No judge endpoint is configured (Settings → LLM judge base URL, or OPENAI_BASE_URL / "
+                    "OPENAI_API_KEY for the app): runs will log the LLM-as-a-Judge metric as failed.")
+
+
+def judge_configured(store) -> bool:
+    """Whether a run would have somewhere to send judge requests: a URL in Settings, or the app's
+    own OpenAI environment (a base URL, or a key for the default endpoint)."""
+    return bool(str(store.settings.get(JUDGE_URL_SETTING) or "").strip()
+                or os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"))

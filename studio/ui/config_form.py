@@ -24,7 +24,8 @@ NULL_CHOICE = "(none)"
 # Fields whose choices come from live data rather than the schema.
 DATASET_FIELDS = ("dataset.train_dataset_id", "dataset.validation_dataset_id")
 COLUMN_FIELDS = ("dataset.input_column", "dataset.output_column", "dataset.image_column",
-                 "dataset.rejected_output_column")
+                 "dataset.rejected_output_column", "dataset.system_column")
+OPTIONAL_COLUMN_FIELDS = ("dataset.system_column",)  # offered with a "(none)" choice
 MULTI_COLUMN_FIELD = "dataset.output_column"  # several columns are concatenated
 BACKBONE_FIELD = "llm_backbone"
 METRICS_FIELD = "prediction.metrics"
@@ -69,7 +70,26 @@ def dialog_fields() -> tuple[FormField, ...]:
             bounds=_bounds_text(info.metadata),
             needs_gpu=bool(meta.get("needs_gpu")),
         ))
-    return tuple(out)
+    return tuple(after_their_trigger(out))
+
+
+def after_their_trigger(fields: list[FormField]) -> list[FormField]:
+    """Fields shown by a later field's value (the judge settings, shown by Metrics) placed right
+    after that field, so they appear where the choice that reveals them was made."""
+    positions = {f.path: i for i, f in enumerate(fields)}
+    moved: dict[str, list[FormField]] = {}
+    kept = []
+    for i, f in enumerate(fields):
+        triggers = [p for p in f.show_when if positions.get(p, -1) > i]
+        if len(f.show_when) == 1 and triggers:
+            moved.setdefault(triggers[0], []).append(f)
+        else:
+            kept.append(f)
+    out = []
+    for f in kept:
+        out.append(f)
+        out.extend(moved.get(f.path, []))
+    return out
 
 
 def field_by_path(path: str) -> FormField:

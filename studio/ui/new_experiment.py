@@ -11,6 +11,7 @@ import gradio as gr
 
 from studio.config import ConfigError
 from studio.config.problem_types import DEFAULT_METRICS, LABELS, NOT_DEPLOYABLE_REASON, OBJECT_DETECTION
+from studio.services.judge_endpoint import NO_JUDGE_WARNING, judge_configured
 from studio.services.model_availability import backbone_error, check_model, first_loadable
 from studio.services.model_registry import choices_for
 from studio.ui import config_form as form
@@ -30,6 +31,7 @@ SECTION_TITLES = {
     "environment": "Training configuration",
 }
 NUM_CLASSES_FIELD = "dataset.num_classes"
+JUDGE_MODEL_FIELD = "training.llm_judge_model"
 # Shown under the errors while the chosen problem type has caveats.
 TYPE_NOTES = {
     OBJECT_DETECTION: "⚠ **Object detection is experimental.** " + NOT_DEPLOYABLE_REASON[OBJECT_DETECTION],
@@ -113,6 +115,10 @@ def build(ctx) -> dict:
                 allowed = [dataset_id for _, dataset_id in datasets]
             elif field.path in form.COLUMN_FIELDS:
                 update["choices"] = dataset_columns(ctx.store, form.get_value(data, "dataset.train_dataset_id"))
+                if field.path in form.OPTIONAL_COLUMN_FIELDS:
+                    update["choices"] = [(form.NULL_CHOICE, "")] + list(update["choices"])
+            elif field.path == JUDGE_MODEL_FIELD and update["visible"] and not judge_configured(ctx.store):
+                info = f"⚠ {NO_JUDGE_WARNING} {info}"
             if (with_values or field.path == form.METRICS_FIELD) and form.showable(field, raw, allowed):
                 update["value"] = form.to_widget(field, raw)
             if field.path in wrong:
