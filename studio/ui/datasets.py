@@ -9,6 +9,7 @@ import pandas as pd
 
 from studio.datasets import DatasetError
 from studio.ui import project_bar
+from studio.ui.dataset_thumbnails import dataset_thumbnails_html
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, new_experiment_url
 from studio.services.experiments import SUGGESTED_KEYS
@@ -41,6 +42,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             delete = gr.Button("Delete dataset", variant="stop", scale=0, min_width=160, elem_id="dataset-delete")
         with gr.Tabs():
             with gr.Tab("Preview"):
+                thumbnails = gr.HTML(elem_id="dataset-thumbnails")
                 rows = gr.Dataframe(interactive=False, show_label=False, wrap=True, elem_id="dataset-preview")
             with gr.Tab("Profile"):
                 profile = gr.Markdown(elem_id="dataset-profile")
@@ -64,7 +66,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     def show(dataset_id):
         row = ctx.datasets.get(dataset_id)
         if row is None:
-            return gr.update(visible=False), "", None, ""
+            return gr.update(visible=False), "", None, "", ""
         try:
             frame, profile_data = ctx.datasets.show(dataset_id, PREVIEW_ROWS)
             summary = _profile_md(profile_data)
@@ -72,7 +74,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             frame, summary = None, f"⚠ {exc}"
         title = f"## {html.escape(row['name'])}\n<span class='studio-muted'>`{row['id']}` · {row.get('rows')} rows · " \
                 f"{html.escape(row.get('filename') or '')}</span>"
-        return gr.update(visible=True), title, frame, summary
+        return gr.update(visible=True), title, frame, summary, dataset_thumbnails_html(dataset_id, ctx.home)
 
     def on_upload(file, given_name):
         if file is None:
@@ -122,7 +124,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                   [upload], [name])
     import_button.click(on_upload, [upload, name], [upload_message, table, ids, selected])
     table.select(on_select, [ids], [selected])
-    selected.change(show, [selected], [detail, detail_title, rows, profile])
+    selected.change(show, [selected], [detail, detail_title, rows, profile, thumbnails])
     new_experiment.click(lambda dataset_id: new_experiment_url(dataset_id) if dataset_id else "",
                          [selected], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete.click(ask_delete, [selected], [confirm, confirm_text, confirm_yes])

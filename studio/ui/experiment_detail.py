@@ -321,7 +321,9 @@ def _predictions(ctx, row: dict, path) -> tuple | None:
     thumbnails = ""
     if row.get("problem_type") in IMAGE_TYPES and "row" in frame.columns:
         thumbnails = _thumbnails(ctx, row, frame.head(MAX_THUMBNAILS))
-    table = frame.head(PREDICTION_ROWS).round(4)
+    table = frame.head(PREDICTION_ROWS)
+    # float32 probabilities rounded as float32 still print as 0.123400002: round them as float64.
+    table = table.astype({c: "float64" for c in table.columns if str(table[c].dtype) == "float32"}).round(4)
     for column in table.columns:
         if table[column].map(lambda v: isinstance(v, (bytes, bytearray))).any():
             table[column] = "<image>"
