@@ -9,8 +9,10 @@ import argparse
 import os
 
 from studio.config.data_bounds import MAX_UPLOAD_BYTES
+from studio.datasets import DatasetError
 from studio.paths import studio_home
 from studio.services.context import AppContext
+from studio.services.demo import DemoError, demo_requested, seed_demo
 from studio.store import StoreError
 from studio.store.home_lock import HomeLock
 from studio.ui.app import build_app, css
@@ -20,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Studio: an open LLM fine-tuning studio")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--demo", action="store_true",
+                        help="seed an empty Studio with demo datasets and tiny models (on by default on a Space)")
     args = parser.parse_args(argv)
 
     home = studio_home()
@@ -31,6 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     except StoreError as exc:  # another app on this folder, or a corrupt database: touch nothing
         lock.release()
         raise SystemExit(f"Studio cannot start: {exc}") from None
+    if demo_requested(args.demo):
+        ctx.demo = True
+        try:
+            seed_demo(ctx.store, home)
+        except (DemoError, DatasetError, StoreError, OSError) as exc:  # the app still starts, unseeded
+            print(f"Demo seeding stopped: {exc}")
     demo = build_app(ctx)
     try:
         demo.queue(default_concurrency_limit=8).launch(

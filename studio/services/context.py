@@ -42,6 +42,7 @@ class AppContext:
     datasets: DatasetService
     deploy: object | None = None  # studio.services.deploy.DeploymentService once it exists
     evaluations: EvaluationService | None = None
+    demo: bool = False  # a public demo (--demo or a Space): the home page offers its one-click run
 
     def __post_init__(self):
         if self.evaluations is None:

@@ -25,6 +25,7 @@ from studio.store.records import new_id
 
 from .archive import build_archive
 from .downloads import ExpiringDownloads
+from .model_registry import load_registry
 from .text_rules import experiment_name_errors, refuse_unstorable_text
 
 PRICE_SETTING = "price_per_gpu_hour"
@@ -143,9 +144,14 @@ class ExperimentService:
             return {}
         return {key: suggested[key] for key in SUGGESTED_KEYS if suggested.get(key)}
 
-    def draft_for_dataset(self, dataset_id: str) -> str:
-        """Overrides YAML for a new experiment on a dataset: it, and the columns its profile suggests."""
+    def draft_for_dataset(self, dataset_id: str, llm_backbone: str | None = None) -> str:
+        """Overrides YAML for a new experiment on a dataset: it, and the columns its profile suggests.
+
+        ``llm_backbone`` is kept only when the model registry offers it (a link cannot pick any folder).
+        """
         data: dict = {"dataset": {"train_dataset_id": dataset_id}}
+        if llm_backbone and llm_backbone in {m.id for m in load_registry(self.home)}:
+            data["llm_backbone"] = llm_backbone
         suggested = self.dataset_suggestions(dataset_id)
         if suggested.get("problem_type"):
             data["problem_type"] = suggested["problem_type"]

@@ -117,7 +117,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                                           f"## Copy of {source['name']}")
         elif params.get("new"):
             dataset_id = params.get("dataset")
-            text = ctx.experiments.draft_for_dataset(dataset_id) if dataset_id and \
+            text = ctx.experiments.draft_for_dataset(dataset_id, params.get("model")) if dataset_id and \
                 ctx.store.datasets.get(dataset_id) else ""
             opened = dialog["open_values"](text)
         return [bar["values"]()] + opened

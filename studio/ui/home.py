@@ -6,20 +6,29 @@ from collections import Counter
 
 import gradio as gr
 
+from studio.services.demo import try_it_target
 from studio.services.disk_space import low_disk_warning
 from studio.ui import project_bar
 from studio.ui.deployments import deployments_url
 from studio.ui.experiment_table import format_time
-from studio.ui.navigation import experiment_url
+from studio.ui.navigation import NAVIGATE_JS, experiment_url, new_experiment_url
 
 REFRESH_S = 3.0
 DISK_REFRESH_S = 30.0
 RECENT = 5
+DEMO_INTRO = ("**This is a demo.** Train a tiny chat model on the demo instructions dataset and watch its loss "
+              "fall live, then open the run to see its charts, predictions and logs.")
 
 
 def build(ctx, page_blocks: gr.Blocks) -> dict:
     gr.Markdown("# Studio\nFine-tune open models on your own data.", elem_classes=["studio-title"])
     bar = project_bar.build(ctx)
+    with gr.Row(visible=ctx.demo, elem_id="demo-intro"):
+        gr.Markdown(DEMO_INTRO)
+        try_it = gr.Button("Try it: train a tiny chat model", variant="primary", scale=0, min_width=260,
+                           elem_id="demo-try-it")
+    target = gr.Textbox(visible=False)
+    try_it.click(lambda: demo_start_url(ctx), None, [target]).then(None, [target], None, js=NAVIGATE_JS)
     disk_warning = gr.Markdown(visible=False, elem_id="home-disk-warning")
     cards = gr.HTML(elem_id="home-cards")
     seen = gr.State(-1)
@@ -44,7 +53,18 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     page_blocks.load(disk, None, [disk_warning])
     gr.Timer(DISK_REFRESH_S).tick(disk, None, [disk_warning], show_progress="hidden")
-    return {"cards": cards, "disk_warning": disk_warning}
+    return {"cards": cards, "disk_warning": disk_warning, "try_it": try_it}
+
+
+def demo_start_url(ctx) -> str:
+    """Where the demo button goes: the New Experiment dialog on the demo dataset and tiny model."""
+    found = try_it_target(ctx.store, ctx.home)
+    if found is None:
+        gr.Warning("The demo data is not there (seeding did not finish); see the app's log.")
+        return ""
+    project_id, dataset_id, model = found
+    ctx.set_current_project(project_id)  # the experiment lands beside its dataset
+    return new_experiment_url(dataset_id, model)
 
 
 def _cards(ctx) -> str:

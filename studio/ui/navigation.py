@@ -12,8 +12,9 @@ def experiment_url(experiment_id: str) -> str:
     return f"experiment?id={quote(experiment_id)}"
 
 
-def new_experiment_url(dataset_id: str) -> str:
-    return f"experiments?new=1&dataset={quote(dataset_id)}"
+def new_experiment_url(dataset_id: str, model: str | None = None) -> str:
+    url = f"experiments?new=1&dataset={quote(dataset_id)}"
+    return f"{url}&model={quote(model, safe='')}" if model else url
 
 
 def copy_experiment_url(experiment_id: str) -> str:
