@@ -46,3 +46,13 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 def read_status(run_dir: Path) -> dict:
     return json.loads((run_dir / "status.json").read_text())
+
+
+def run_torchrun(nproc: int, *args: str, timeout: int = 600, **extra_env: str) -> subprocess.CompletedProcess:
+    """``torchrun --standalone --nproc_per_node N *args`` (e.g. ``-m training ...``) from the repo root.
+
+    ``--standalone`` gives every launch its own free rendezvous port, so tests may run side by side.
+    """
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
+    return subprocess.run(command, cwd=ROOT, env=engine_env(OMP_NUM_THREADS="1", **extra_env), capture_output=True,
+                          text=True, timeout=timeout)

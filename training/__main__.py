@@ -4,6 +4,8 @@ Reads RUN_DIR/config.yaml, trains, and leaves the run-folder contract behind (se
 docs/engine.md). Exit code 0 = Completed, 1 = Failed (reason in status.json, traceback
 in system.log), 143 = Stopped by SIGTERM. A user error (invalid config, missing column, model
 that cannot be loaded) prints its message only; a traceback is kept for the unexpected.
+The same command runs under ``torchrun --nproc_per_node N -m training ...``: one process
+per device, rank 0 writing the run folder.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from studio.library_noise import silence_library_noise
 silence_library_noise()  # before the recipe's imports pull in bitsandbytes
 
 from studio.config import ConfigError  # noqa: E402
+from training import distributed  # noqa: E402
 from training.errors import RunError, StopRequested  # noqa: E402
 from training.recipe import FinetuneRecipe  # noqa: E402
 from training.run_folder import RunLogs, StatusWriter
@@ -59,23 +62,36 @@ def _raise_stop(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run_dir = Path(args.out or args.run_dir).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if args.config:
-        shutil.copyfile(args.config, run_dir / "config.yaml")
-    status, logs = StatusWriter(run_dir), RunLogs(run_dir)
     signal.signal(signal.SIGTERM, _raise_stop)
-    recipe = FinetuneRecipe(run_dir, resume=args.resume, status=status, logs=logs)
+    try:
+        ranks = distributed.from_environment(run_dir)
+    except StopRequested:
+        return EXIT_STOPPED
+    if ranks.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if args.config:
+            shutil.copyfile(args.config, run_dir / "config.yaml")
+        status, logs = StatusWriter(run_dir), RunLogs(run_dir)
+    else:
+        status, logs = distributed.QuietStatus(), distributed.RankLogs(ranks.rank)
+    ranks.barrier()  # the run folder and config.yaml exist before any rank reads them
+    recipe = FinetuneRecipe(run_dir, resume=args.resume, status=status, logs=logs, ranks=ranks)
     try:
         recipe.setup()
         recipe.train()
         recipe.save()
         return 0
     except StopRequested:
+        peer_failure = distributed.first_failure(run_dir) if ranks.distributed else None
+        if peer_failure:  # torchrun stopping the ranks after one of them failed
+            logs.train(f"run failed: {peer_failure}")
+            status.update("Failed", stage="failed", error=peer_failure)
+            return EXIT_FAILED
         logs.train("stopped by request (SIGTERM)")
         status.update("Stopped", stage="stopped")
         return EXIT_STOPPED
     except BaseException as exc:  # every failure ends as status Failed with a one-line reason
-        reason = failure_reason(exc)
+        reason = distributed.record_failure(run_dir, ranks, failure_reason(exc))
         if not is_user_error(exc):
             logs.error("run failed:\n" + traceback.format_exc())
         logs.train(f"run failed: {reason}")
@@ -84,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         recipe.cleanup()
+        ranks.close()
 
 
 if __name__ == "__main__":

@@ -22,28 +22,24 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def fsdp_ignored_reason(device: torch.device, visible_gpus: int) -> str:
-    """Why environment.use_fsdp has no effect on this run (a warning for system.log).
-
-    The engine is one process on one device. Sharding across GPUs would need one process per
-    GPU (torchrun), a distributed sampler, rank-0-only writes to the run folder and gathered
-    weights for the saved model: not something to switch on behind a flag.
-    """
-    if device.type != "cuda" or visible_gpus <= 1:
-        return "use_fsdp ignored: this run has one device"
-    return (f"use_fsdp ignored: {visible_gpus} GPUs are visible but the engine trains in one process on {device}; "
-            "sharding a model across GPUs (FSDP) is not supported yet, so it must fit on one GPU")
-
-
 def precision(cfg: ExperimentConfig, device: torch.device) -> tuple[torch.dtype | None, bool, str]:
     """(autocast dtype or None for fp32, whether a GradScaler is needed, a sentence for system.log)."""
     if not cfg.environment.mixed_precision:
         return None, False, "mixed precision off: training in fp32"
     if device.type != "cuda":
         return None, False, "mixed precision requested but there is no CUDA GPU: training in fp32 on CPU"
-    if torch.cuda.is_bf16_supported():
+    if has_native_bf16(torch.cuda.get_device_capability(device)):
         return torch.bfloat16, False, "mixed precision: bf16 autocast"
     return torch.float16, True, "mixed precision: fp16 autocast with a gradient scaler (no bf16 on this GPU)"
+
+
+def has_native_bf16(capability: tuple[int, int]) -> bool:
+    """bf16 tensor cores start with Ampere (compute capability 8.0).
+
+    ``torch.cuda.is_bf16_supported()`` also says yes on older GPUs that only emulate bf16,
+    where it is slower than fp16 with a scaler.
+    """
+    return capability >= (8, 0)
 
 
 def attention_implementation(cfg: ExperimentConfig, device: torch.device) -> str:
@@ -73,7 +69,8 @@ def load_kwargs(cfg: ExperimentConfig, device: torch.device, *, quantize: bool =
     if quantize and cfg.architecture.training_mode == "qlora":
         kwargs["quantization_config"] = qlora_quantization_config(device)
         if device.type == "cuda":
-            kwargs["dtype"] = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            native = has_native_bf16(torch.cuda.get_device_capability(device))
+            kwargs["dtype"] = torch.bfloat16 if native else torch.float16
     return kwargs
 
 
@@ -86,7 +83,7 @@ def qlora_quantization_config(device: torch.device):
     from transformers import BitsAndBytesConfig
 
     if device.type == "cuda":
-        compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        compute = torch.bfloat16 if has_native_bf16(torch.cuda.get_device_capability(device)) else torch.float16
     else:
         compute = torch.float32
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,

@@ -3,6 +3,8 @@
 ``FinetuneRecipe(run_dir).setup(); .train(); .cleanup()``. What differs between problem
 types is delegated to ``training.problems.<type>``; this file owns the optimizer, the
 schedule, gradient accumulation, clipping, evaluation cadence, checkpoints and logging.
+Under torchrun the same loop runs on every rank: ``training.distributed`` says which rank this
+is (only rank 0 writes the run folder) and ``training.parallel`` wraps the model (DDP / FSDP2).
 """
 from __future__ import annotations
 
@@ -20,15 +22,18 @@ from studio.atomic_io import write_atomic, write_json_atomic
 from studio.config import ExperimentConfig, dump_yaml, load_yaml, resolve
 from training import checkpoint, data, modeling, optim, sampler
 from training.best_evaluation import BestEvaluation
+from training.distributed import QuietMetrics, RankLogs, Ranks
+from training.parallel import build_parallel
 from training.problems import EvalContext, Evaluation, Problem, problem_class
 from training.run_folder import MetricsWriter, RunLogs, StatusWriter
 
 
 class FinetuneRecipe:
     def __init__(self, run_dir: Path, *, resume: bool = False, status: StatusWriter | None = None,
-                 logs: RunLogs | None = None):
+                 logs: RunLogs | None = None, ranks: Ranks | None = None):
         self.run_dir = Path(run_dir)
         self.resume = resume
+        self.ranks = ranks or Ranks(device=modeling.pick_device())
         self.status = status or StatusWriter(self.run_dir)
         self.logs = logs or RunLogs(self.run_dir)
         self.metrics: MetricsWriter | None = None
@@ -39,16 +44,13 @@ class FinetuneRecipe:
     def setup(self) -> None:
         self.status.update("Starting", stage="loading config", progress=0.0)
         self.logs.capture_warnings()
-        self.device = modeling.pick_device()
+        self.device = self.ranks.device
         self._log_system()
         cfg = self._load_config()
         self.problem: Problem = problem_class(cfg.problem_type)(cfg, self.logs, self.device)
         self.cfg = cfg = self._resolve(cfg)
         self.problem.cfg = cfg
         self._seed(cfg.environment.seed)
-        if cfg.environment.use_fsdp:
-            visible = torch.cuda.device_count() if self.device.type == "cuda" else 0
-            self.logs.warning(modeling.fsdp_ignored_reason(self.device, visible))
 
         self.status.update(stage="loading data")
         train, validation, notes = data.load_splits(cfg, self.problem.required_columns(), cfg.environment.seed)
@@ -61,18 +63,13 @@ class FinetuneRecipe:
         self.autocast_dtype, needs_scaler, sentence = modeling.precision(cfg, self.device)
         self.logs.system(sentence)
         self.problem.autocast_dtype = self.autocast_dtype
+        self.parallel = build_parallel(cfg, self.ranks, self.autocast_dtype, self.logs)
         load_kwargs = modeling.load_kwargs(cfg, self.device)
         self.logs.system(f"attention implementation: {load_kwargs['attn_implementation']}")
-        model = self.problem.build_model(load_kwargs)
-        dropout_blocks = modeling.add_mlp_dropout(model, cfg.architecture.intermediate_dropout)
-        if dropout_blocks:
-            self.logs.train(f"intermediate dropout {cfg.architecture.intermediate_dropout:g} on the output of "
-                            f"{dropout_blocks} MLP blocks")
+        model = self._trainable_model(load_kwargs, self.logs)
         if "quantization_config" not in load_kwargs:
             model.to(self.device)
-        self.model = modeling.apply_training_mode(
-            model, cfg, task_type=self.problem.lora_task_type, head_modules=self.problem.head_modules,
-            exclude=self.problem.lora_exclude, logs=self.logs)
+        self.model = self.parallel.wrap(model)
 
         self.status.update(stage="preparing data")
         self.problem.build_datasets(train, validation)
@@ -81,7 +78,9 @@ class FinetuneRecipe:
 
         tr = cfg.training
         n_batches = math.ceil(self.problem.train_size() / tr.batch_size)
-        self.steps_per_epoch = math.ceil(n_batches / tr.grad_accumulation)
+        # One optimizer step takes grad_accumulation micro-batches on each of world_size ranks.
+        self.batches_per_step = tr.grad_accumulation * self.ranks.world_size
+        self.steps_per_epoch = math.ceil(n_batches / self.batches_per_step)
         self.total_steps = max(1, math.ceil(tr.epochs * self.steps_per_epoch))
         self.eval_every = (self.total_steps if tr.train_validation_data
                            else max(1, round(tr.evaluation_epochs * self.steps_per_epoch)))
@@ -89,20 +88,34 @@ class FinetuneRecipe:
         self.scheduler = optim.build_scheduler(self.optimizer, cfg, self.steps_per_epoch, self.total_steps)
         self.scaler = torch.amp.GradScaler("cuda") if needs_scaler else None
         if self.resume:
-            self.step = checkpoint.load_last(self.run_dir / "checkpoint" / "last", self.model, self.optimizer,
-                                             self.scheduler, self.scaler)
+            self.step = checkpoint.load_last(self.run_dir / "checkpoint" / "last", self.parallel, self.model,
+                                             self.optimizer, self.scheduler, self.scaler)
             self.logs.train(f"resumed from checkpoint/last at step {self.step}/{self.total_steps}")
-        self.metrics = MetricsWriter(self.run_dir, keep_until_step=self.step if self.resume else None)
+        self.metrics = (MetricsWriter(self.run_dir, keep_until_step=self.step if self.resume else None)
+                        if self.ranks.is_main else QuietMetrics())
         self.best = BestEvaluation(cfg.prediction.metrics)
         if self.resume:
             self.best.replay(self.metrics.records())
+        world = self.ranks.world_size
         self.logs.train(f"plan: {tr.epochs:g} epochs x {self.steps_per_epoch} optimizer steps "
-                        f"(batch {tr.batch_size}, grad accumulation {tr.grad_accumulation}), "
+                        f"(global batch {tr.batch_size * self.batches_per_step} = batch {tr.batch_size} x "
+                        f"{world} process{'es' if world > 1 else ''} x grad accumulation {tr.grad_accumulation}), "
                         f"evaluation every {self.eval_every} steps")
+
+    def _trainable_model(self, load_kwargs: dict, logs) -> torch.nn.Module:
+        """The problem's base model with the training mode (LoRA / QLoRA / full) applied, not yet wrapped."""
+        model = self.problem.build_model(load_kwargs)
+        dropout_blocks = modeling.add_mlp_dropout(model, self.cfg.architecture.intermediate_dropout)
+        if dropout_blocks:
+            logs.train(f"intermediate dropout {self.cfg.architecture.intermediate_dropout:g} on the output of "
+                       f"{dropout_blocks} MLP blocks")
+        return modeling.apply_training_mode(
+            model, self.cfg, task_type=self.problem.lora_task_type, head_modules=self.problem.head_modules,
+            exclude=self.problem.lora_exclude, logs=logs)
 
     def _load_config(self) -> ExperimentConfig:
         text = (self.run_dir / "config.yaml").read_text(encoding="utf-8")
-        if not self.resume and not (self.run_dir / "config.input.yaml").exists():
+        if self.ranks.is_main and not self.resume and not (self.run_dir / "config.input.yaml").exists():
             write_atomic(self.run_dir / "config.input.yaml", text)
         return load_yaml(text)
 
@@ -110,7 +123,8 @@ class FinetuneRecipe:
         cfg, notes = resolve(cfg, max_position_embeddings=self.problem.max_position_embeddings())
         for note in notes:
             self.logs.train(f"config: {note}")
-        write_atomic(self.run_dir / "config.yaml", dump_yaml(cfg))
+        if self.ranks.is_main:
+            write_atomic(self.run_dir / "config.yaml", dump_yaml(cfg))
         return cfg
 
     def _seed(self, seed: int) -> None:
@@ -145,7 +159,8 @@ class FinetuneRecipe:
             epoch = self.step // self.steps_per_epoch
             batches = sampler.epoch_batches(self.problem.train_size(), tr.batch_size, cfg.environment.seed,
                                             epoch, self.lengths)
-            groups = [batches[i:i + tr.grad_accumulation] for i in range(0, len(batches), tr.grad_accumulation)]
+            size = self.batches_per_step
+            groups = [batches[i:i + size] for i in range(0, len(batches), size)]
             if self.step % self.steps_per_epoch == 0:
                 self.logs.train(f"epoch {epoch + 1}/{math.ceil(tr.epochs)} begins")
             for group in groups[self.step % self.steps_per_epoch:]:
@@ -169,14 +184,21 @@ class FinetuneRecipe:
                     break
 
     def _optimizer_step(self, group: list[list[int]]) -> float:
-        """Forward/backward every micro-batch of the group, then one clipped optimizer step."""
+        """Forward/backward this rank's micro-batches of the group, then one clipped optimizer step.
+
+        Returns the group's mean loss over every rank: the same number a single process with
+        the same global batch logs.
+        """
         total = 0.0
-        for indices in group:
+        shares = rank_share(group, self.ranks.rank, self.ranks.world_size)
+        for position, (indices, weight) in enumerate(shares):
             batch = self.problem.collate_train([self.problem.train_sample(i) for i in indices])
             batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
-            loss = self.problem.training_loss(self.model, batch) / len(group)
-            (self.scaler.scale(loss) if self.scaler else loss).backward()
+            with self.parallel.gradient_sync(self.model, sync=position == len(shares) - 1):
+                loss = self.problem.training_loss(self.model, batch) * weight
+                (self.scaler.scale(loss) if self.scaler else loss).backward()
             total += float(loss.detach())
+        total = self.ranks.mean(total)
         if self.scaler:
             self.scaler.unscale_(self.optimizer)
         if self.cfg.training.gradient_clip > 0:
@@ -209,17 +231,20 @@ class FinetuneRecipe:
             self.logs.train(f"best {tracked} so far: {self.best.best[tracked]:.4f} at step {self.step}")
         self.last_eval = result
         if self.step > 0:
-            checkpoint.save_last(self.run_dir / "checkpoint" / "last", self.model, self.optimizer,
+            checkpoint.save_last(self.run_dir / "checkpoint" / "last", self.parallel, self.model, self.optimizer,
                                  self.scheduler, self.scaler, self.step)
         return result
 
     # ---- outputs ------------------------------------------------------------------------
     def save(self) -> None:
         self.status.update(stage="saving model", progress=0.97)
+        plain = self.parallel.plain_model(self.model, self._model_to_receive_weights)
+        if plain is None:  # not rank 0: the model is written by rank 0 alone
+            return
         ckpt = self.run_dir / "checkpoint"
         mode = self.cfg.architecture.training_mode
         if mode in ("lora", "qlora"):
-            self.model.save_pretrained(str(ckpt / "adapter"))
+            plain.save_pretrained(str(ckpt / "adapter"))
         if mode == "qlora":
             # Merging into 4-bit weights would round the update away: merge into a full-precision base.
             from peft import PeftModel
@@ -227,7 +252,7 @@ class FinetuneRecipe:
             base = self.problem.build_model(modeling.load_kwargs(self.cfg, self.device, quantize=False))
             self.problem.save_model(PeftModel.from_pretrained(base, str(ckpt / "adapter")), ckpt / "model")
         else:
-            self.problem.save_model(self.model, ckpt / "model")
+            self.problem.save_model(plain, ckpt / "model")
         self.logs.train(f"saved the merged model to {ckpt / 'model'}")
         result = self.last_eval
         if result is not None:
@@ -241,6 +266,15 @@ class FinetuneRecipe:
             write_json_atomic(self.run_dir / "final_metrics.json", final)
         self.status.update("Completed", stage="completed", progress=1.0)
         self.logs.train("run completed")
+
+    def _model_to_receive_weights(self) -> torch.nn.Module:
+        """A fresh, unsharded copy of the model on CPU, for FSDP's gathered weights (rank 0)."""
+        self.logs.system("FSDP: gathering the full weights into a fresh copy of the model on rank 0 to save it")
+        own_logs, self.problem.logs = self.problem.logs, RankLogs(self.ranks.rank)  # said once already
+        try:
+            return self._trainable_model(modeling.load_kwargs(self.cfg, torch.device("cpu")), self.problem.logs)
+        finally:
+            self.problem.logs = own_logs
 
     def cleanup(self) -> None:
         if self.metrics is not None:
@@ -256,3 +290,17 @@ class FinetuneRecipe:
         epochs = math.ceil(self.cfg.training.epochs)
         epoch = min(epochs, max(0, self.step - 1) // self.steps_per_epoch + 1)
         return f"epoch {epoch}/{epochs}, step {self.step}/{self.total_steps}"
+
+
+def rank_share(group: list[list[int]], rank: int, world_size: int) -> list[tuple[list[int], float]]:
+    """This rank's micro-batches of an optimizer step's group, each with its loss weight.
+
+    Rank r takes micro-batches r, r + W, ...; each weighs W / len(group), so that once DDP/FSDP
+    average the gradients over the W ranks, the step is the mean over the group's micro-batches,
+    exactly as one process accumulating them all. A short last group leaves some ranks a
+    micro-batch short: they repeat the group's first one with weight 0, because every rank must
+    run the same number of forward/backward passes (collectives) per step.
+    """
+    mine = [(batch, world_size / len(group)) for batch in group[rank::world_size]]
+    per_rank = math.ceil(len(group) / world_size)
+    return mine + [(group[0], 0.0)] * (per_rank - len(mine))

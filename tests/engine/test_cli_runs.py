@@ -93,7 +93,7 @@ def test_full_run_lowers_validation_loss(tiny_llama_dir, toy_csv, tmp_path):
     assert losses[-1] < losses[0] - 0.5, losses
     assert not (run_dir / "checkpoint" / "adapter").exists()
     assert "training mode full" in (run_dir / "train.log").read_text()
-    assert "use_fsdp ignored: this run has one device" in (run_dir / "system.log").read_text()
+    assert "use_fsdp ignored: this run has one process" in (run_dir / "system.log").read_text()
 
 
 def test_missing_column_fails_with_a_clear_reason(tiny_llama_dir, toy_csv, tmp_path):

@@ -5,12 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 import yaml
 
 from studio.config.problem_types import CAUSAL_LM
 from training import data, problems
-from training.modeling import fsdp_ignored_reason
 from training.problems import Problem
 from training.recipe import FinetuneRecipe
 from training.run_folder import RunLogs
@@ -64,15 +62,9 @@ def test_problem_observes_the_loaded_splits_once_before_its_model_is_built(tmp_p
     assert len(reads) == 1
 
 
-def test_use_fsdp_on_one_device_is_a_warning_in_the_system_log(tmp_path, monkeypatch):
+def test_use_fsdp_in_one_process_is_a_warning_in_the_system_log(tmp_path, monkeypatch):
     run_dir = _setup_until_the_model(tmp_path, monkeypatch, use_fsdp=True)
-    assert "WARNING use_fsdp ignored: this run has one device" in (run_dir / "system.log").read_text()
+    assert "WARNING use_fsdp ignored: this run has one process" in (run_dir / "system.log").read_text()
     (tmp_path / "off").mkdir()
     quiet = _setup_until_the_model(tmp_path / "off", monkeypatch)
     assert "use_fsdp" not in (quiet / "system.log").read_text()
-
-
-def test_use_fsdp_with_several_gpus_says_it_is_not_supported():
-    reason = fsdp_ignored_reason(torch.device("cuda", 0), 4)
-    assert reason.startswith("use_fsdp ignored: 4 GPUs are visible") and "not supported" in reason
-    assert fsdp_ignored_reason(torch.device("cuda", 0), 1) == "use_fsdp ignored: this run has one device"
