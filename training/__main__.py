@@ -59,6 +59,12 @@ def _raise_stop(signum, frame):
     raise StopRequested()
 
 
+def _finish_reporting_first() -> None:
+    # torchrun sends SIGTERM to the other ranks as soon as one exits: a rank already reporting
+    # its own failure must not be cut off half-way by it (its status would stay "Training").
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run_dir = Path(args.out or args.run_dir).resolve()
@@ -82,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         recipe.save()
         return 0
     except StopRequested:
+        _finish_reporting_first()
         peer_failure = distributed.first_failure(run_dir) if ranks.distributed else None
         if peer_failure:  # torchrun stopping the ranks after one of them failed
             logs.train(f"run failed: {peer_failure}")
@@ -91,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         status.update("Stopped", stage="stopped")
         return EXIT_STOPPED
     except BaseException as exc:  # every failure ends as status Failed with a one-line reason
+        _finish_reporting_first()
         reason = distributed.record_failure(run_dir, ranks, failure_reason(exc))
         if not is_user_error(exc):
             logs.error("run failed:\n" + traceback.format_exc())

@@ -68,7 +68,7 @@ def test_a_failing_rank_fails_the_fsdp_run_naming_it_and_resume_finishes_it(tiny
                            "--out", str(run_dir), FAIL_RANK="1", FAIL_AT_STEP="12")
     status = read_status(run_dir)
     assert failing.returncode != 0
-    assert status["status"] == "Failed", status
+    assert status["status"] == "Failed", (status, failing.stderr[-6000:])
     assert status["error"].startswith("rank 1: RuntimeError: injected failure at step 12"), status
     assert "run failed: rank 1: RuntimeError: injected failure" in (run_dir / "train.log").read_text()
     assert json.loads((run_dir / "checkpoint" / "last" / "state.json").read_text()) == {"step": 8, "world_size": 2}
