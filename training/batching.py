@@ -90,6 +90,13 @@ def _accepts_logits_mask(model: torch.nn.Module) -> bool:
             and "logits_to_keep" in inspect.signature(base.forward).parameters)
 
 
+def attention_inputs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The packed sequence boundaries packed_sdpa attends by (none for padded batches or other kernels)."""
+    if getattr(model.config, "_attn_implementation", None) == packed_attention.NAME and "attention_mask" not in batch:
+        return {"cu_seq_lens_q": packed_attention.sequence_boundaries(batch["position_ids"])}
+    return {}
+
+
 def forward_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor], **extra) -> torch.Tensor:
     """Logits [N, V] at the N positions whose next token carries a label, in row-major order.
 
@@ -97,8 +104,7 @@ def forward_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor], **ext
     lm_head), so the logits line up with ``next_token_targets(batch)``.
     """
     keep = next_token_mask(batch["labels"])
-    if getattr(model.config, "_attn_implementation", None) == packed_attention.NAME and "attention_mask" not in batch:
-        extra["cu_seq_lens_q"] = packed_attention.sequence_boundaries(batch["position_ids"])
+    extra.update(attention_inputs(model, batch))
     # use_cache=False matters: transformers only reads packed sequence boundaries from
     # position_ids when there is no KV cache; with one, packed sequences attend to each other.
     if _accepts_logits_mask(model):

@@ -22,6 +22,7 @@ from studio.atomic_io import write_atomic, write_json_atomic
 from studio.config import ExperimentConfig, dump_yaml, load_yaml, resolve
 from training import checkpoint, data, modeling, optim, sampler
 from training.best_evaluation import BestEvaluation
+from training.compiled_layers import compile_decoder_layers
 from training.distributed import QuietMetrics, RankLogs, Ranks
 from training.parallel import build_parallel
 from training.problems import EvalContext, Evaluation, Problem, problem_class
@@ -69,6 +70,8 @@ class FinetuneRecipe:
         model = self._trainable_model(load_kwargs, self.logs)
         if "quantization_config" not in load_kwargs:
             model.to(self.device)
+        if cfg.environment.compile_model:
+            self.logs.system(f"torch.compile: {compile_decoder_layers(model)} decoder layers (dynamic shapes)")
         self.model = self.parallel.wrap(model)
 
         self.status.update(stage="preparing data")

@@ -246,6 +246,9 @@ class EnvironmentSettings(Section):
     use_fsdp: bool = setting(False, "Shard the model across GPUs with FSDP.", label="Use FSDP")
     use_fsdp_cpu_offload: bool = setting(
         False, "Offload FSDP parameters and optimizer state to CPU (needs use_fsdp).", label="Use FSDP CPU offload")
+    compile_model: bool = setting(
+        False, "Compile each decoder layer with torch.compile: slower first steps, then faster ones on GPU.",
+        label="Compile model")
     seed: int = setting(-1, "Random seed; -1 picks one per run and records it.", label="Seed", ge=-1)
     huggingface_branch: str = setting(
         "main", "Branch, tag or commit of the model repository.", label="Hugging Face branch")

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from studio.config.problem_types import LLM_JUDGE
-from training import batching, packed_attention
+from training import batching, fused_loss, packed_attention
 from training.data import check_columns
 from training.metrics import text as text_metrics
 from training.modeling import backbone_config, max_positions
@@ -29,6 +29,7 @@ class CausalLMProblem(Problem):
         self.config = None
         self.tokenizer = None  # the text tokenizer (the processor itself for text-only models)
         self.packing = False
+        self.fused_loss = False  # liger-kernel's fused linear + cross-entropy (CUDA only)
 
     # ---- data ---------------------------------------------------------------------------
     def required_columns(self) -> list[str]:
@@ -87,14 +88,24 @@ class CausalLMProblem(Problem):
         if per_sequence:
             # the same sdpa kernels, run per packed sequence instead of over a block-diagonal mask
             model.set_attn_implementation(packed_attention.NAME)
+        kernel = packed_attention.varlen_kernel(self.device.type, self.autocast_dtype or torch.float32,
+                                                getattr(model.config, "attention_dropout", 0.0) or 0.0)
         self.logs.train("batches: padding-free packing (sequences concatenated, positions restart per sequence"
-                        + (", attention computed per sequence)" if per_sequence else ")")
+                        + (f", attention computed per sequence: {kernel})" if per_sequence else ")")
                         + (f"; padding_quantile {cfg.tokenizer.padding_quantile:g} has no effect: nothing is padded"
                            if cfg.tokenizer.padding_quantile != 1.0 else "")
                         if self.packing else
                         f"batches: padded to the {cfg.tokenizer.padding_quantile:g} length quantile, "
                         f"{cfg.tokenizer.padding_side} side")
+        self._choose_loss_kernel(model)
         return model
+
+    def _choose_loss_kernel(self, model) -> None:
+        self.fused_loss, reason = fused_loss.fused_loss_choice(
+            self.device.type, self.cfg.training.loss_function, model.config.model_type, fused_loss.liger_model_types())
+        self.logs.system(reason)
+        if self.fused_loss:
+            fused_loss.apply(model)
 
     def _packing_supported(self, model) -> bool:
         """Packing is exact only where transformers builds the mask from packed position_ids."""
@@ -112,6 +123,10 @@ class CausalLMProblem(Problem):
         return batching.token_losses(logits, labels), sample_ids
 
     def training_loss(self, model, batch) -> torch.Tensor:
+        if self.fused_loss:  # token-averaged, computed inside the forward without logits
+            with self.autocast():
+                return model(**batching.model_inputs(batch), **batching.attention_inputs(model, batch),
+                             labels=batch["labels"], use_cache=False).loss
         losses, sample_ids = self.forward_losses(model, batch)
         n = int(batch["sample_ids"].max()) + 1
         return batching.reduce_loss(losses, sample_ids, n, self.cfg.training.loss_function)
