@@ -8,6 +8,7 @@ from pathlib import Path
 from studio.runner.supervisor import Supervisor
 from studio.store import Store
 
+from .compare import CompareService
 from .datasets import DatasetService
 from .evaluations import EvaluationService
 from .experiments import ExperimentService
@@ -42,11 +43,14 @@ class AppContext:
     datasets: DatasetService
     deploy: object | None = None  # studio.services.deploy.DeploymentService once it exists
     evaluations: EvaluationService | None = None
+    compare: CompareService | None = None
     demo: bool = False  # a public demo (--demo or a Space): the home page offers its one-click run
 
     def __post_init__(self):
         if self.evaluations is None:
             self.evaluations = EvaluationService(self.store, Path(self.home))
+        if self.compare is None:
+            self.compare = CompareService(self.store, self.experiments, Path(self.home))
 
     @classmethod
     def open(cls, home: Path, supervisor: Supervisor | None = None, start_runner: bool = True) -> "AppContext":

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from studio.ui import chat, datasets, deployments, experiment_detail, experiments, home, settings
+from studio.ui import chat, compare, datasets, deployments, experiment_detail, experiments, home, settings
 
 CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "css" / "studio.css"
 
@@ -20,6 +20,8 @@ def build_app(ctx) -> gr.Blocks:
         experiments.build(ctx, demo)
     with demo.route("Experiment", "experiment", show_in_navbar=False):
         experiment_detail.build(ctx, demo)
+    with demo.route("Compare", "compare", show_in_navbar=False):
+        compare.build(ctx, demo)
     with demo.route("Deployments", "deployments"):
         deployments.build(ctx, demo)
     with demo.route("Chat", "chat"):

@@ -24,7 +24,7 @@ from studio.ui.prediction_gallery import MAX_THUMBNAILS, gallery_html
 from studio.ui.prediction_images import read_images, validation_table
 from studio.services.archive import ArchiveError
 from studio.store import StoreError
-from studio.ui import evaluation_panel
+from studio.ui import compare_picker, evaluation_panel
 from studio.ui.ship_actions import build_ship_actions
 from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url
 
@@ -105,6 +105,8 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             predictions = gr.Dataframe(interactive=False, elem_id="predictions", show_label=False, wrap=True)
         with gr.Tab("Evaluate against…", elem_id="evaluate-tab"):
             evaluation = evaluation_panel.build(ctx, experiment_id)
+        with gr.Tab("Compare with…", elem_id="compare-tab"):
+            picker = compare_picker.build(ctx, experiment_id)
     with gr.Column(visible=False, elem_classes=["studio-modal", "small"]) as confirm:
         with gr.Column(elem_classes=["studio-modal-body"]):
             gr.Markdown("### Delete this experiment?\n\nIts run folder (logs, metrics, checkpoints) is "
@@ -221,7 +223,8 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     ctx.experiments.expire_downloads(Path(archive.GRADIO_CACHE))
     page_blocks.load(on_load, None, [experiment_id] + live_outputs).then(
         ship["refresh_by_id"], [experiment_id], ship["timer_outputs"]).then(
-        evaluation["load"], evaluation["inputs"], evaluation["outputs"])
+        evaluation["load"], evaluation["inputs"], evaluation["outputs"]).then(
+        picker["load"], picker["inputs"], picker["outputs"])
     page_blocks.load(None, None, None, js=ACTION_MENU_JS)
     timer.tick(tick, [experiment_id, cache, chosen], live_outputs, show_progress="hidden")
     chosen.input(on_metrics, [cache, chosen], [chart])

@@ -5,7 +5,8 @@ import gradio as gr
 
 from studio.ui import new_experiment, project_bar
 from studio.ui.experiment_table import COLUMNS, SELECT_COLUMN, SORTS, table_page
-from studio.ui.navigation import NAVIGATE_JS, experiment_url
+from studio.services.compare import MAX_RUNS, MIN_RUNS
+from studio.ui.navigation import NAVIGATE_JS, compare_url, experiment_url
 
 REFRESH_S = 2.0
 
@@ -24,7 +25,8 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     with gr.Row(visible=False) as columns_row:
         columns = gr.CheckboxGroup(choices=COLUMNS, value=COLUMNS, label="Shown columns", elem_id="column-choices")
     with gr.Row(visible=False) as edit_bar:
-        gr.Markdown("Tick the experiments to delete.")
+        gr.Markdown("Tick the experiments to compare (2–8) or delete.")
+        compare_button = gr.Button("Compare selected", scale=0, min_width=160, elem_id="compare-selected")
         delete_button = gr.Button("Delete selected", variant="stop", scale=0, min_width=160, elem_id="delete-selected")
         done_button = gr.Button("Done", scale=0, min_width=90)
     table = gr.Dataframe(interactive=False, wrap=True, max_height=720, elem_id="experiments-table",
@@ -87,10 +89,9 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         return experiment_url(page_ids[evt.index[0]])
 
     def ask_delete(frame, page_ids):
-        if frame is None or SELECT_COLUMN not in getattr(frame, "columns", []):
+        chosen = _ticked(frame, page_ids)
+        if chosen is None:
             return gr.skip(), gr.skip(), []
-        chosen = [page_ids[i] for i, tick_value in enumerate(frame[SELECT_COLUMN].tolist())
-                  if i < len(page_ids) and bool(tick_value) and str(tick_value).lower() != "false"]
         if not chosen:
             gr.Warning("Tick at least one experiment to delete.")
             return gr.skip(), gr.skip(), []
@@ -102,6 +103,13 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             text += f"\n\n{len(running)} of them {'is' if len(running) == 1 else 'are'} queued or running " \
                     "and will be stopped first."
         return gr.update(visible=True), text, chosen
+
+    def ask_compare(frame, page_ids):
+        chosen = _ticked(frame, page_ids) or []
+        if not MIN_RUNS <= len(chosen) <= MAX_RUNS:
+            gr.Warning(f"Tick {MIN_RUNS} to {MAX_RUNS} experiments to compare ({len(chosen)} ticked).")
+            return ""
+        return compare_url(chosen)
 
     def do_delete(chosen):
         count = ctx.experiments.delete(chosen)
@@ -138,6 +146,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         draw, list_inputs, list_outputs)
     table.select(on_select, [ids, editing], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete_button.click(ask_delete, [table, ids], [confirm, confirm_text, pending])
+    compare_button.click(ask_compare, [table, ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
     confirm_no.click(lambda: (gr.update(visible=False), []), None, [confirm, pending])
     # Leaving edit mode lets the timer show running ones disappear once their process has stopped.
     confirm_yes.click(do_delete, [pending], [confirm, pending]).then(
@@ -148,3 +157,11 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     new_button.click(lambda: dialog["open_values"](), None, dialog["open_outputs"])
     return {"table": table, "search": search, "sort": sort, "columns": columns, "timer": timer,
             "dialog": dialog, "project_bar": bar}
+
+
+def _ticked(frame, page_ids) -> list[str] | None:
+    """The ids of the rows ticked in edit mode; None when the table is not in edit mode."""
+    if frame is None or SELECT_COLUMN not in getattr(frame, "columns", []):
+        return None
+    return [page_ids[i] for i, tick_value in enumerate(frame[SELECT_COLUMN].tolist())
+            if i < len(page_ids) and bool(tick_value) and str(tick_value).lower() != "false"]

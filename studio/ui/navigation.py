@@ -12,6 +12,10 @@ def experiment_url(experiment_id: str) -> str:
     return f"experiment?id={quote(experiment_id)}"
 
 
+def compare_url(experiment_ids: list[str]) -> str:
+    return "compare?ids=" + ",".join(quote(i) for i in experiment_ids)
+
+
 def new_experiment_url(dataset_id: str, model: str | None = None) -> str:
     url = f"experiments?new=1&dataset={quote(dataset_id)}"
     return f"{url}&model={quote(model, safe='')}" if model else url

@@ -1,0 +1,114 @@
+"""The Compare page (``compare?ids=a,b,c``): curves overlaid, the settings that differ, metrics side by side."""
+from __future__ import annotations
+
+import logging
+
+import gradio as gr
+
+from studio.services.compare import CompareError, parse_ids
+from studio.ui import compare_charts
+from studio.ui.navigation import experiment_url
+
+log = logging.getLogger(__name__)
+BEST_STYLE = "background-color: #dcfce7; font-weight: 600"
+
+
+def build(ctx, page_blocks: gr.Blocks) -> dict:
+    ids = gr.State([])
+    header = gr.Markdown("# Compare experiments", elem_id="compare-header")
+    with gr.Row():
+        train_chart = gr.Plot(show_label=False, elem_id="compare-train-loss")
+        validation_chart = gr.Plot(show_label=False, elem_id="compare-validation-loss")
+    metric = gr.Dropdown(label="Validation metric", choices=[], elem_id="compare-metric")
+    metric_chart = gr.Plot(show_label=False, elem_id="compare-metric-chart")
+    gr.Markdown("### Final and best metrics")
+    metrics = gr.Dataframe(interactive=False, show_label=False, elem_id="compare-metrics")
+    gr.Markdown("### Configuration")
+    all_keys = gr.Checkbox(label="Show all keys (not only those that differ)", value=False,
+                           elem_id="compare-all-keys")
+    config = gr.Dataframe(interactive=False, show_label=False, wrap=True, elem_id="compare-config")
+    gr.Markdown("### Validation predictions, same rows")
+    predictions = gr.Dataframe(interactive=False, show_label=False, wrap=True, elem_id="compare-predictions")
+    with gr.Accordion("Across the project: which settings mattered", open=False, elem_id="compare-parallel"):
+        project_metric = gr.Dropdown(label="Metric", choices=[], elem_id="compare-parallel-metric")
+        parallel_chart = gr.Plot(show_label=False, elem_id="compare-parallel-chart")
+
+    outputs = [ids, header, train_chart, validation_chart, metric, metric_chart, metrics, config, predictions,
+               project_metric, parallel_chart]
+
+    def on_load(request: gr.Request):
+        chosen = parse_ids((dict(request.query_params) if request else {}).get("ids"))
+        try:
+            comparison = ctx.compare.load(chosen)
+        except CompareError as exc:
+            return [chosen, f"# Compare experiments\n\n⚠️ {exc}. Select experiments in the Experiments list "
+                    "(Edit) and press Compare, or use Compare with… on an experiment's page."] + [gr.skip()] * 9
+        except Exception:
+            log.exception("comparing %s", chosen)
+            return [chosen, "# Compare experiments\n\n⚠️ These experiments could not be read (see the app log)."] \
+                + [gr.skip()] * 9
+        shared = comparison.shared_metrics
+        first = next((m for m in shared if m != "loss"), None)
+        project_choices = [m for m in shared if m != "loss"]
+        return [chosen, _header(comparison),
+                compare_charts.overlay(comparison, "train", "loss", "Training loss"),
+                compare_charts.overlay(comparison, "validation", "loss", "Validation loss"),
+                gr.Dropdown(choices=[m for m in shared if m != "loss"], value=first),
+                compare_charts.overlay(comparison, "validation", first, f"Validation {first}") if first else None,
+                _styled_metrics(ctx, comparison), ctx.compare.config_diff(comparison),
+                ctx.compare.predictions(comparison),
+                gr.Dropdown(choices=project_choices, value=first), _parallel(ctx, comparison, first)]
+
+    def on_metric(chosen, name):
+        comparison = _safe_load(ctx, chosen)
+        if comparison is None or not name:
+            return gr.skip()
+        return compare_charts.overlay(comparison, "validation", name, f"Validation {name}")
+
+    def on_all_keys(chosen, show_all):
+        comparison = _safe_load(ctx, chosen)
+        return gr.skip() if comparison is None else ctx.compare.config_diff(comparison, all_keys=show_all)
+
+    def on_project_metric(chosen, name):
+        comparison = _safe_load(ctx, chosen)
+        return gr.skip() if comparison is None else _parallel(ctx, comparison, name)
+
+    page_blocks.load(on_load, None, outputs)
+    metric.input(on_metric, [ids, metric], [metric_chart])
+    all_keys.input(on_all_keys, [ids, all_keys], [config])
+    project_metric.input(on_project_metric, [ids, project_metric], [parallel_chart])
+    return {"header": header}
+
+
+def _safe_load(ctx, chosen):
+    try:
+        return ctx.compare.load(chosen)
+    except Exception:  # the page already showed why on load
+        log.exception("comparing %s", chosen)
+        return None
+
+
+def _header(comparison) -> str:
+    links = " · ".join(f"[{run.name}](/{experiment_url(run.id)}) ({run.status})" for run in comparison.runs)
+    return f"# Compare {len(comparison.runs)} experiments\n\n{links}"
+
+
+def _styled_metrics(ctx, comparison):
+    frame, best = ctx.compare.metrics_table(comparison)
+    if frame.empty:
+        return frame
+
+    def highlight(column):
+        winner = best.get(column.name)
+        return [BEST_STYLE if winner is not None and name == winner else ""
+                for name in frame["experiment"]]
+
+    return frame.style.apply(highlight, axis=0).format(precision=4, na_rep="")
+
+
+def _parallel(ctx, comparison, metric):
+    if not metric:
+        return None
+    first = ctx.store.experiments.get(comparison.runs[0].id) or {}
+    frame = ctx.compare.project_runs(first.get("project_id"), comparison.runs[0].problem_type, metric)
+    return compare_charts.parallel(frame, metric)

@@ -1,0 +1,39 @@
+"""Completed experiments with run folders for the Compare tests and benchmark (metrics as a run writes them)."""
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import yaml
+
+from studio import paths
+
+
+def completed_run(store, home, name: str, learning_rate: float, points: int = 20, quality: float = 1.0,
+                  problem_type: str = "text_causal_language_modeling") -> dict:
+    """A completed experiment whose loss falls faster with a larger ``quality``; Perplexity = exp(val loss)."""
+    row = store.experiments.add({"name": name, "status": "Completed", "problem_type": problem_type,
+                                 "runtime_s": 60.0 * points / 20, "gpus": ["0"]})
+    run = paths.run_dir(row["id"], home)
+    run.mkdir(parents=True)
+    config = {"problem_type": problem_type, "llm_backbone": "tiny", "training": {"learning_rate": learning_rate,
+              "epochs": 1, "batch_size": 8, "lora_rank": 4}, "tokenizer": {"max_length": 64}}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    lines = []
+    for step in range(1, points + 1):
+        loss = 3.0 * math.exp(-quality * step / points) + 0.1
+        lines.append({"step": step, "epoch": step / points, "time": step, "split": "train", "name": "loss",
+                      "value": loss})
+        if step % max(1, points // 10) == 0:
+            lines += [{"step": step, "epoch": step / points, "time": step, "split": "validation", "name": "loss",
+                       "value": loss + 0.05},
+                      {"step": step, "epoch": step / points, "time": step, "split": "validation",
+                       "name": "Perplexity", "value": math.exp(loss + 0.05)}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    final_loss = 3.0 * math.exp(-quality) + 0.15
+    (run / "final_metrics.json").write_text(json.dumps({"loss": final_loss, "Perplexity": math.exp(final_loss),
+                                                        "best": {"step": points, "Perplexity": math.exp(final_loss)}}))
+    pd.DataFrame({"row": [1, 2, 3], "prompt": ["a", "b", "c"], "target": ["x", "y", "z"],
+                  "prediction": [f"{name}-{i}" for i in range(3)]}).to_parquet(run / "predictions.parquet")
+    return row

@@ -1,0 +1,67 @@
+"""Compare: config diff, metrics side by side with the best per metric, same-row predictions, project view."""
+from __future__ import annotations
+
+import pytest
+
+from studio.runner.supervisor import Supervisor
+from studio.services.compare import CompareError, CompareService, parse_ids
+from studio.services.experiments import ExperimentService
+from studio.store import Store
+from studio.ui import compare_charts
+from tests.compare_runs import completed_run
+
+
+@pytest.fixture()
+def setup(studio_home):
+    store = Store(studio_home)
+    service = CompareService(store, ExperimentService(store, Supervisor(store, studio_home, gpus=[]), studio_home),
+                             studio_home)
+    runs = [completed_run(store, studio_home, "slow", 1e-4, quality=0.5),
+            completed_run(store, studio_home, "fast", 3e-4, quality=2.0),
+            completed_run(store, studio_home, "mid", 2e-4, quality=1.0)]
+    return service, runs
+
+
+def test_the_config_diff_lists_only_the_keys_that_differ(setup):
+    service, runs = setup
+    comparison = service.load([r["id"] for r in runs])
+    diff = service.config_diff(comparison)
+    assert diff["key"].tolist() == ["training.learning_rate"]
+    assert diff.iloc[0][["slow", "fast", "mid"]].tolist() == ["0.0001", "0.0003", "0.0002"]
+    assert "training.batch_size" in service.config_diff(comparison, all_keys=True)["key"].tolist()
+
+
+def test_metrics_side_by_side_name_the_best_run_per_metric(setup):
+    service, runs = setup
+    frame, best = service.metrics_table(service.load([r["id"] for r in runs]))
+    assert frame["experiment"].tolist() == ["slow", "fast", "mid"]
+    assert best == {"loss": "fast", "Perplexity": "fast"}  # both lower-is-better
+    assert {"runtime (min)", "GPUs", "cost"} <= set(frame.columns)
+
+
+def test_predictions_of_the_same_rows_sit_side_by_side(setup):
+    service, runs = setup
+    table = service.predictions(service.load([r["id"] for r in runs]))
+    assert table.columns.tolist() == ["row", "prompt", "target", "slow", "fast", "mid"]
+    assert table.iloc[0][["slow", "fast"]].tolist() == ["slow-0", "fast-0"]
+
+
+def test_curves_overlay_one_trace_per_run_and_the_project_chart_plots_settings(setup):
+    service, runs = setup
+    comparison = service.load([r["id"] for r in runs])
+    assert comparison.shared_metrics == ["loss", "Perplexity"]
+    figure = compare_charts.overlay(comparison, "validation", "Perplexity", "Validation Perplexity")
+    assert [trace.name for trace in figure.data] == ["slow", "fast", "mid"]
+    frame = service.project_runs(None, "text_causal_language_modeling", "Perplexity")
+    assert len(frame) == 3 and "training.learning_rate" in frame.columns
+    parallel = compare_charts.parallel(frame, "Perplexity")
+    assert parallel.data[0].type == "parcoords"
+
+
+def test_bad_selections_are_refused_with_a_reason(setup):
+    service, runs = setup
+    assert parse_ids("a, b,,a") == ["a", "b"]
+    with pytest.raises(CompareError, match="choose 2 to 8"):
+        service.load([runs[0]["id"]])
+    with pytest.raises(CompareError, match="no experiment with id 'nope'"):
+        service.load([runs[0]["id"], "nope"])

@@ -1,0 +1,56 @@
+"""End to end: tick three experiments in the list, press Compare, read their curves and the config diff.
+
+Three completed experiments (run folders as a finished run leaves them, differing only in the
+learning rate) are stored before the app starts. Screenshot: test-artifacts/screenshots/compare.png.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.compare_runs import completed_run
+from tests.ui.browser_app import BROWSER_TEST, running_app, screenshot, screenshot_on_failure
+
+pytestmark = BROWSER_TEST
+
+
+@pytest.fixture()
+def app_url(tmp_path):
+    from studio.store import Store
+    from studio.store.database import forget_database
+
+    home = tmp_path / "home"
+    store = Store(home)
+    for name, lr, quality in (("lr-1e-4", 1e-4, 0.5), ("lr-3e-4", 3e-4, 2.0), ("lr-2e-4", 2e-4, 1.0)):
+        completed_run(store, home, name, lr, quality=quality)
+    forget_database(home / "db.json")
+    with running_app(home, tmp_path / "app.log", lambda _home: []) as url:
+        yield url
+
+
+def wait_for_text(page, selector: str, text: str) -> None:
+    page.wait_for_function("([s, t]) => (document.querySelector(s)?.textContent || '').includes(t)",
+                           arg=[selector, text])
+
+
+def test_select_three_experiments_and_compare_them(page):
+    with screenshot_on_failure(page, "compare-failure"):
+        page.goto(f"{page.base}/experiments")
+        page.click("#edit-experiments")
+        page.wait_for_function("document.querySelectorAll('#experiments-table [role=gridcell] "
+                               "input[type=checkbox]').length >= 3")
+        boxes = page.locator("#experiments-table [role=gridcell] input[type=checkbox]")
+        for i in range(3):
+            boxes.nth(i).check()
+        page.click("#compare-selected")
+        page.wait_for_url(re.compile(r".*/compare\?ids="))
+        page.locator("#compare-header").get_by_text("Compare 3 experiments").wait_for()
+        wait_for_text(page, "#compare-config", "training.learning_rate")
+        assert "training.batch_size" not in page.locator("#compare-config").inner_text()  # only keys that differ
+        for name in ("lr-1e-4", "lr-3e-4", "lr-2e-4"):  # one legend entry per run on the loss chart
+            wait_for_text(page, "#compare-validation-loss", name)
+        wait_for_text(page, "#compare-metrics", "lr-3e-4")
+        page.reload()  # the URL holds the comparison
+        wait_for_text(page, "#compare-config", "training.learning_rate")
+        screenshot(page, "compare", 800)
