@@ -51,9 +51,35 @@ def _ready(address: str) -> bool:
     return False
 
 
+ATTEMPTS = 3
+
+
 @contextmanager
 def local_ray_head(num_cpus: int = 2):
-    """Yield the dashboard address (``http://127.0.0.1:PORT``) of a fresh head; end it afterwards."""
+    """Yield the dashboard address (``http://127.0.0.1:PORT``) of a fresh head; end it afterwards.
+
+    On a loaded machine Ray's raylet can give up on its dashboard agent (a fixed 15 s wait
+    for the agent's port file, ray-project/ray#65983); a fresh attempt then usually starts.
+    """
+    failures = []
+    for _ in range(ATTEMPTS):
+        try:
+            head = _start_head(num_cpus)
+        except RuntimeError as exc:
+            failures.append(str(exc))
+            continue
+        address, process, temp_dir, log = head
+        try:
+            yield address
+        finally:
+            _end_group(process)
+            log.close()
+            shutil.rmtree(temp_dir, ignore_errors=True)
+        return
+    raise RuntimeError(f"the local Ray head did not start in {ATTEMPTS} attempts:\n" + failures[-1])
+
+
+def _start_head(num_cpus: int):
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
     gcs_port, dashboard_port, client_port = free_ports(3)
     address = f"http://127.0.0.1:{dashboard_port}"
@@ -66,19 +92,17 @@ def local_ray_head(num_cpus: int = 2):
          "--port", str(gcs_port), "--dashboard-port", str(dashboard_port), "--num-cpus", str(num_cpus),
          "--include-dashboard", "true", "--ray-client-server-port", str(client_port), "--temp-dir", temp_dir],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _ready(address):
-            if head.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError("the local Ray head did not start:\n"
-                                   + (Path(temp_dir) / "ray-start.log").read_text(errors="replace")[-3000:])
-            time.sleep(2)
-        yield address
-    finally:
-        _end_group(head)
-        log.close()
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not _ready(address):
+        if head.poll() is not None or time.monotonic() > deadline:
+            log.flush()
+            output = (Path(temp_dir) / "ray-start.log").read_text(errors="replace")[-3000:]
+            _end_group(head)
+            log.close()
+            shutil.rmtree(temp_dir, ignore_errors=True)
+            raise RuntimeError(output)
+        time.sleep(2)
+    return address, head, temp_dir, log
 
 
 def _end_group(head: subprocess.Popen) -> None:

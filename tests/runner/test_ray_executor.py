@@ -101,3 +101,15 @@ def test_ray_jobs_complete_stop_and_reattach_through_the_services(ray_address, s
                 client.stop_job(experiment["job_id"])
         supervisor.shutdown()
         forget_database(studio_home / "db.json")
+
+
+@pytest.mark.slow
+def test_a_job_the_head_does_not_know_is_gone_and_an_unreachable_head_is_waited_for(ray_address, tmp_path):
+    from studio.runner.executors import Job
+    unknown = {"id": "x", "job_id": "studio-x-never-submitted"}
+    executor = RayExecutor(ray_address)
+    assert executor.reattach(unknown, tmp_path) is None
+    assert not executor.poll(Job("ray", "x", tmp_path, job_id=unknown["job_id"])).alive
+    down = RayExecutor("http://127.0.0.1:9")
+    assert down.reattach(unknown, tmp_path) is not None  # kept: the head may come back
+    assert down.poll(Job("ray", "x", tmp_path, job_id=unknown["job_id"])).alive

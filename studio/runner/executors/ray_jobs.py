@@ -91,9 +91,11 @@ class RayExecutor(Executor):
         from ray.job_submission import JobStatus
         try:
             info = self.client().get_job_info(job.job_id)
-        except Exception as exc:  # the head is unreachable: keep waiting, do not fail the run
+        except Exception as exc:
+            if _job_unknown(exc):  # a new head forgot it: the run folder tells how it ended
+                return JobState(alive=False)
             log.warning("Ray job %s: status unavailable (%s)", job.job_id, exc)
-            return JobState(alive=True)
+            return JobState(alive=True)  # the head is unreachable for now: keep waiting
         if not info.status.is_terminal():
             return JobState(alive=True)
         self._keep_job_log(job)
@@ -123,14 +125,23 @@ class RayExecutor(Executor):
         job_id = row.get("job_id")
         if not job_id:
             return None
+        job = Job(self.name, row["id"], run_dir, job_id=job_id)
         try:
             self.client().get_job_status(job_id)
-        except Exception:
-            return None  # unknown to the cluster (a new head, a purged job): the run is gone
-        return Job(self.name, row["id"], run_dir, job_id=job_id)
+        except ExecutorError:
+            return job  # the head is down for now: keep watching, poll retries it
+        except Exception as exc:
+            return None if _job_unknown(exc) else job  # unknown to the cluster: the run is gone
+        return job
 
     def _keep_job_log(self, job: Job) -> None:
         try:
             (job.run_dir / JOB_LOG).write_text(self.client().get_job_logs(job.job_id), encoding="utf-8")
         except Exception:  # the run's own logs are in its folder already
             pass
+
+
+def _job_unknown(exc: Exception) -> bool:
+    """Whether the Jobs API answered that it has no such job (HTTP 404), not that it is unreachable."""
+    text = str(exc)
+    return not isinstance(exc, ExecutorError) and ("status code 404" in text or "does not exist" in text)
