@@ -174,6 +174,8 @@ def _tiny_backbone(page) -> str:
     # The registry (STUDIO_HOME/models.yaml) offers the tiny local model in the Model dropdown.
     page.locator("#field-llm_backbone input").click()
     option = page.get_by_role("option", name=re.compile("tiny-llama")).first
-    text = option.inner_text().strip()
+    # The selected option carries a check mark line before its text (the dialog preselects the
+    # model that loads here): the id is the last line.
+    text = option.inner_text().strip().splitlines()[-1].strip()
     page.keyboard.press("Escape")
     return text

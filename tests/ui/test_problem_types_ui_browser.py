@@ -103,7 +103,9 @@ def _flow(page):
     page.wait_for_selector("#problem-type-note", state="hidden")
     dataset_line = next(line for line in current_yaml(page).splitlines() if "train_dataset_id" in line)
     page.locator("#field-llm_backbone input").click()
-    backbone = page.get_by_role("option", name=re.compile("tiny-vit")).first.inner_text().strip()
+    # The selected option carries a check mark line before its text: the id is the last line.
+    option_text = page.get_by_role("option", name=re.compile("tiny-vit")).first.inner_text()
+    backbone = option_text.strip().splitlines()[-1].strip()
     page.keyboard.press("Escape")
     page.wait_for_timeout(300)
     type_yaml(page, "\n".join([
