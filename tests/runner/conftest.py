@@ -6,6 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from studio.runner import Supervisor
@@ -60,6 +61,11 @@ def make_supervisor(store, studio_home):
     for experiment in store.experiments.list():
         pid = experiment.get("pid")
         if pid and pid_alive(pid):
+            try:  # torchrun's ranks lead groups of their own: kill them by pid first
+                for child in psutil.Process(pid).children(recursive=True):
+                    child.kill()
+            except psutil.Error:
+                pass
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

@@ -123,3 +123,18 @@ def test_resources_count_the_gpus_of_the_allocation_and_cost_gpu_hours(store, st
     assert (service.resources(local).gpus, service.resources(local).total_cost) == (2, 2.0)
     assert (service.resources(on_ray).gpus, service.resources(on_ray).total_cost) == (4, 8.0)
     assert (service.resources(on_cpu).gpus, service.resources(on_cpu).total_cost) == (0, 0.0)
+
+
+def test_a_forced_kill_reaches_ranks_that_torchrun_put_in_groups_of_their_own(store, studio_home, add_experiment,
+                                                                              make_supervisor):
+    experiment_id = add_experiment("wait", gpus=2)
+    supervisor = make_supervisor()
+    supervisor.submit(experiment_id)
+    rank_file = studio_home / "runs" / experiment_id / "rank1.json"
+    wait_for(rank_file.exists, timeout=60, message="rank 1 started")
+    rank_pid = json.loads(rank_file.read_text())["pid"]
+    wait_for(lambda: rank_pid in supervisor._live[experiment_id].pids, message="the runner saw rank 1")
+    run = supervisor._live[experiment_id]
+    run.executor.stop(run.job, force=True)  # what a hung run or the end of a stop's grace period gets
+    wait_for(lambda: not pid_alive(rank_pid), timeout=10, message="rank 1 killed")
+    wait_for(lambda: status_of(store, experiment_id) == "Failed", timeout=20, message="run ended")

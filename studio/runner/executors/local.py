@@ -24,6 +24,11 @@ from .base import Executor, Job, JobState, LaunchSpec
 class LocalExecutor(Executor):
     name = "local"
 
+    def __init__(self):
+        # torchrun starts each rank in a process group of its own, so a SIGKILL to the
+        # leader's group alone would orphan them: remember every descendant seen.
+        self._descendants: dict[int, list[psutil.Process]] = {}
+
     def start(self, spec: LaunchSpec) -> Job:
         env = {**os.environ, **spec.env}
         with open(spec.log_path, "ab") as output:
@@ -47,6 +52,7 @@ class LocalExecutor(Executor):
             if info is None:
                 return JobState(alive=True, pids=self._group_pids(job))
             kill_group(job.pid)
+            self._kill_descendants(job)
             return JobState(alive=False, exit_code=job.native.wait(), pids=frozenset({job.pid}))
         try:
             alive = job.native is not None and job.native.is_running() and \
@@ -55,9 +61,16 @@ class LocalExecutor(Executor):
             alive = False
         if not alive and job.native is not None:  # never signal a pid that was not ours
             kill_group(job.pid)
-        return JobState(alive=alive, pids=frozenset({job.pid}) if job.pid else frozenset())
+            self._kill_descendants(job)
+        if alive:
+            return JobState(alive=True, pids=self._group_pids(job))
+        return JobState(alive=False, pids=frozenset({job.pid}) if job.pid else frozenset())
 
     def stop(self, job: Job, force: bool = False) -> None:
+        # SIGTERM goes to the leader's group only: torchrun passes it on to every rank.
+        if force:
+            self._group_pids(job)
+            self._kill_descendants(job)
         signal_group(job.pid, signal.SIGKILL if force else signal.SIGTERM)
 
     def logs(self, job: Job, lines: int) -> str:
@@ -73,13 +86,24 @@ class LocalExecutor(Executor):
             return None
         return Job(self.name, row["id"], run_dir, pid=int(pid), native=process)
 
-    @staticmethod
-    def _group_pids(job: Job) -> frozenset[int]:
+    def _group_pids(self, job: Job) -> frozenset[int]:
         try:
             children = psutil.Process(job.pid).children(recursive=True)
         except psutil.Error:
             return frozenset({job.pid})
-        return frozenset({job.pid, *(child.pid for child in children)})
+        known = {child.pid: child for child in self._descendants.get(job.pid, [])}
+        known.update({child.pid: child for child in children})
+        self._descendants[job.pid] = list(known.values())
+        return frozenset({job.pid, *known})
+
+    def _kill_descendants(self, job: Job) -> None:
+        """SIGKILL every descendant seen that still runs (psutil checks the pid was not reused)."""
+        for child in self._descendants.pop(job.pid, []):
+            try:
+                if child.is_running():
+                    child.kill()
+            except psutil.Error:
+                pass
 
 
 def _same_path(arg: str, run_dir: Path) -> bool:
