@@ -178,4 +178,5 @@ def _tiny_backbone(page) -> str:
     # model that loads here): the id is the last line.
     text = option.inner_text().strip().splitlines()[-1].strip()
     page.keyboard.press("Escape")
-    return text
+    # the option's label may carry an availability mark ("✓ ") before the model's path
+    return re.search(r"\S*tiny-llama\S*", text).group(0)
