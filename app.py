@@ -15,7 +15,7 @@ from studio.services.context import AppContext
 from studio.services.demo import DemoError, demo_requested, seed_demo
 from studio.store import StoreError
 from studio.store.home_lock import HomeLock
-from studio.ui.app import build_app, css
+from studio.ui.app import build_app, css, head
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_app(ctx)
     try:
         demo.queue(default_concurrency_limit=8).launch(
-            server_name=args.host, server_port=args.port, css=css(), show_error=True,
+            server_name=args.host, server_port=args.port, css=css(), head=head(), show_error=True,
             footer_links=[],  # nothing under STUDIO_HOME is served as a file; downloads expire
             max_file_size=MAX_UPLOAD_BYTES)  # the importer checks it too, for uploads that skip Gradio
     finally:

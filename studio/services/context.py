@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from studio.runner.supervisor import Supervisor
@@ -11,6 +12,7 @@ from studio.store import Store
 from .compare import CompareService
 from .datasets import DatasetService
 from .evaluations import EvaluationService
+from .experiment_list import ExperimentList
 from .experiments import ExperimentService
 from .model_registry import RegisteredModel, load_registry
 
@@ -66,6 +68,10 @@ class AppContext:
         return cls(home=Path(home), store=store, supervisor=supervisor,
                    experiments=ExperimentService(store, supervisor, home), changes=changes,
                    datasets=DatasetService(store, home), deploy=deploy)
+
+    @cached_property
+    def experiment_list(self) -> ExperimentList:
+        return ExperimentList(self.store, self.experiments)
 
     def models(self) -> list[RegisteredModel]:
         # Read on each use so an admin's edit to STUDIO_HOME/models.yaml shows without a restart.

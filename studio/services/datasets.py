@@ -15,6 +15,11 @@ from studio.datasets import (DatasetError, delete_dataset, experiments_using, im
                              preview)
 
 
+# The demo dataset an empty project offers one click away (instructions → answers, Causal LM).
+DEMO_DATASET = Path(__file__).resolve().parents[2] / "assets" / "data" / "demo_instructions.csv"
+DEMO_NAME = "demo_instructions"
+
+
 class DatasetService:
     def __init__(self, store, home: Path, limits: ImportLimits | None = None):
         self.store = store
@@ -31,6 +36,15 @@ class DatasetService:
         """Import an uploaded file; its name (without extension) names the dataset when ``name`` is blank."""
         name = (name or "").strip() or Path(filename).stem
         return import_dataset(self.store, Path(path), filename, name, project_id, limits=self.limits)
+
+    def import_demo(self, project_id: str) -> dict:
+        """The shipped demo dataset in this project (the one already imported, if it is there)."""
+        for row in self.store.datasets.list(project_id):
+            if row.get("name") == DEMO_NAME:
+                return row
+        if not DEMO_DATASET.is_file():
+            raise DatasetError(f"the demo dataset {DEMO_DATASET} is missing from this installation")
+        return self.import_upload(DEMO_DATASET, DEMO_DATASET.name, DEMO_NAME, project_id)
 
     def users(self, dataset_id: str) -> list[dict]:
         """The experiments that train or validate on the dataset (they block its deletion)."""

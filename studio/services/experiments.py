@@ -194,6 +194,15 @@ class ExperimentService:
         return count
 
     # ------------------------------------------------------------------ reading
+    def anything_live(self) -> bool:
+        """Whether the runner has a run queued or running (what keeps the list views polling)."""
+        return bool(self.supervisor.running_ids() or self.supervisor.queued_ids())
+
+    def is_live(self, experiment_id: str | None) -> bool:
+        """Whether this experiment can still change by itself (queued or running)."""
+        row = self.store.experiments.get(experiment_id) if experiment_id else None
+        return row is not None and row.get("status") not in TERMINAL_STATUSES
+
     def run_dir(self, experiment_id: str) -> Path:
         return paths.run_dir(experiment_id, self.home)
 

@@ -1,35 +1,64 @@
-"""The Studio web app: one page per area, linked by Gradio's navigation bar."""
+"""The Studio web app: one page with a header (product, current project) and a tab per view.
+
+Moving between views is a tab switch plus one small request (measured in docs/ui.md); the
+address bar names the view (``?view=...``), so a refresh or a shared link opens the same one.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import gradio as gr
 
-from studio.ui import chat, compare, datasets, deployments, experiment_detail, experiments, home, settings
+from studio.ui import (chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
+                       settings)
+from studio.ui.view import View, parse_query
 
-CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "css" / "studio.css"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+CSS_PATH = ASSETS / "css" / "studio.css"
+ROUTER_JS_PATH = ASSETS / "js" / "router.js"
+
+# (id used in ?view=, tab label, page module); "experiment" and "compare" have no tab button (they open from a list).
+VIEWS = [
+    ("home", "Home", home),
+    ("datasets", "Datasets", datasets),
+    ("experiments", "Experiments", experiments),
+    ("experiment", "Experiment", experiment_detail),
+    ("compare", "Compare", compare),
+    ("deployments", "Deployments", deployments),
+    ("chat", "Chat", chat),
+    ("settings", "Settings", settings),
+]
 
 
 def build_app(ctx) -> gr.Blocks:
     with gr.Blocks(title="Studio") as demo:
-        gr.Navbar(main_page_name="Home")
-        home.build(ctx, demo)
-    with demo.route("Datasets", "datasets"):
-        datasets.build(ctx, demo)
-    with demo.route("Experiments", "experiments"):
-        experiments.build(ctx, demo)
-    with demo.route("Experiment", "experiment", show_in_navbar=False):
-        experiment_detail.build(ctx, demo)
-    with demo.route("Compare", "compare", show_in_navbar=False):
-        compare.build(ctx, demo)
-    with demo.route("Deployments", "deployments"):
-        deployments.build(ctx, demo)
-    with demo.route("Chat", "chat"):
-        chat.build(ctx, demo)
-    with demo.route("Settings", "settings"):
-        settings.build(ctx, demo)
+        query = gr.Textbox(visible=False)  # stands for the browser's address in every view event
+        with gr.Row(equal_height=True, elem_id="studio-header", elem_classes=["studio-header"]):
+            gr.HTML("<div class='studio-brand'><span class='studio-logo'>◆</span> Studio</div>",
+                    elem_classes=["studio-brand-cell"], padding=False)
+            bar = project_bar.build(ctx)
+        with gr.Tabs(elem_id="studio-nav", overflow_behavior="wrap") as tabs:
+            views = []
+            for name, label, module in VIEWS:
+                with gr.Tab(label, id=name, elem_id=f"view-{name}") as tab:
+                    view = View(name, tab, demo, query, bar["events"])
+                    module.build(ctx, view)
+                    view.finish()
+                    views.append(view)
+        # The address picks the tab before any view draws (the views' own loads read it too).
+        demo.load(lambda q: gr.Tabs(selected=_known(parse_query(q)["view"])), [query], [tabs],
+                  js="(q) => window.location.search", show_progress="hidden")
+        demo.load(bar["values"], None, [bar["project"]], show_progress="hidden")
     return demo
+
+
+def _known(view: str) -> str:
+    return view if view in {name for name, _, _ in VIEWS} else "home"
 
 
 def css() -> str:
     return CSS_PATH.read_text(encoding="utf-8")
+
+
+def head() -> str:
+    return "<script>" + ROUTER_JS_PATH.read_text(encoding="utf-8") + "</script>"

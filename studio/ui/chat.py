@@ -17,7 +17,7 @@ from studio.services.chat import (
     IMAGE_AND_TEXT, IMAGE_ONLY, TEXT, ChatRefused, ChatUnreachable, chat_stream, classify, image_part, input_kind,
     is_classifier,
 )
-from studio.services.deploy import READY, DeployError
+from studio.services.deploy import LIVE_STATUSES, READY, DeployError
 
 REFRESH_S = 5.0
 DEPLOYMENT, EXPERIMENT = "deployment", "experiment"
@@ -107,7 +107,7 @@ def connect(ctx, source: str) -> dict:
     raise DeployError("choose a deployment or an experiment to chat with")
 
 
-def build(ctx, page_blocks: gr.Blocks) -> dict:
+def build(ctx, view) -> dict:
     gr.Markdown("# Chat\nTry a deployment, or a completed experiment directly.")
     if ctx.deploy is None:
         gr.Markdown("⚠ The deployment service is not available in this installation.")
@@ -138,7 +138,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         send = gr.Button("Send", variant="primary", scale=0, min_width=90, elem_id="chat-send")
         halt = gr.Button("Stop", scale=0, min_width=80, elem_id="chat-halt")
         clear = gr.Button("Clear", scale=0, min_width=80, elem_id="chat-clear")
-    timer = gr.Timer(REFRESH_S)
+    timer = gr.Timer(REFRESH_S, active=False)
     shown_choices = gr.State([])
     profile = gr.State({"kind": TEXT, "classifier": False, "defaults": {}})
 
@@ -147,8 +147,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         values = {value for _, value in choices}
         return gr.update(choices=choices, value=current if current in values else None)
 
-    def on_load(request: gr.Request):
-        params = dict(request.query_params) if request else {}
+    def on_load(params: dict):
         wanted = None
         if params.get("deployment"):
             wanted = source_value(DEPLOYMENT, params["deployment"])
@@ -234,10 +233,12 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     inputs = [message, chatbot, source, profile, max_tokens, temperature, top_p, repetition, system]
     outputs = [chatbot, message, status]
-    page_blocks.load(on_load, None, [source])
+    view.load(on_load, None, [source], params=True)
     source.change(on_source, [source], [profile, message, chatbot, max_tokens, temperature, top_p, repetition],
                   show_progress="hidden")
-    timer.tick(tick, [source, shown_choices], [source, shown_choices], show_progress="hidden")
+    # The choices change by themselves only while a deployment is starting or serving.
+    view.poll(timer, tick, [source, shown_choices], [source, shown_choices],
+              live=lambda _params: any(row.get("status") in LIVE_STATUSES for row in ctx.deploy.list()))
     reload.click(choices_update, [source], [source])
     sent = send.click(respond, inputs, outputs)
     submitted = message.submit(respond, inputs, outputs)

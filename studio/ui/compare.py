@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 BEST_STYLE = "background-color: #dcfce7; font-weight: 600"
 
 
-def build(ctx, page_blocks: gr.Blocks) -> dict:
+def build(ctx, view) -> dict:
     ids = gr.State([])
     header = gr.Markdown("# Compare experiments", elem_id="compare-header")
     with gr.Row():
@@ -36,8 +36,8 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     outputs = [ids, header, train_chart, validation_chart, metric, metric_chart, metrics, config, predictions,
                project_metric, parallel_chart]
 
-    def on_load(request: gr.Request):
-        chosen = parse_ids((dict(request.query_params) if request else {}).get("ids"))
+    def on_load(params: dict):
+        chosen = parse_ids(params.get("ids"))
         try:
             comparison = ctx.compare.load(chosen)
         except CompareError as exc:
@@ -73,7 +73,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         comparison = _safe_load(ctx, chosen)
         return gr.skip() if comparison is None else _parallel(ctx, comparison, name)
 
-    page_blocks.load(on_load, None, outputs)
+    view.load(on_load, None, outputs, params=True)
     metric.input(on_metric, [ids, metric], [metric_chart])
     all_keys.input(on_all_keys, [ids, all_keys], [config])
     project_metric.input(on_project_metric, [ids, project_metric], [parallel_chart])

@@ -8,7 +8,6 @@ import gradio as gr
 import pandas as pd
 
 from studio.datasets import DatasetError
-from studio.ui import project_bar
 from studio.ui.dataset_thumbnails import dataset_thumbnails_html
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, new_experiment_url
@@ -18,9 +17,8 @@ UPLOAD_TYPES = [".csv", ".parquet", ".json", ".jsonl", ".zip"]
 PREVIEW_ROWS = 20
 
 
-def build(ctx, page_blocks: gr.Blocks) -> dict:
+def build(ctx, view) -> dict:
     gr.Markdown("# Datasets")
-    bar = project_bar.build(ctx)
     with gr.Accordion("Upload a dataset", open=True):
         with gr.Row(equal_height=True):
             upload = gr.File(label="CSV, Parquet, JSON, JSONL or ZIP (images + annotations)",
@@ -30,6 +28,11 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
                                   elem_id="dataset-name")
                 import_button = gr.Button("Import", variant="primary", elem_id="dataset-import")
         upload_message = gr.Markdown(elem_id="dataset-upload-message")
+    with gr.Row(visible=False, elem_id="datasets-empty", elem_classes=["empty-state"]) as empty:
+        gr.Markdown("### No datasets in this project yet\nUpload a CSV, Parquet, JSON, JSONL or ZIP file above, "
+                    "or start with the demo: instructions and answers for a Causal LM (chatbot) experiment.")
+        demo_button = gr.Button("Import the demo dataset", variant="primary", scale=0, min_width=220,
+                                elem_id="import-demo-dataset")
     table = gr.Dataframe(interactive=False, show_label=False, elem_id="datasets-table", wrap=True)
     ids = gr.State([])
     selected = gr.State(None)
@@ -61,7 +64,8 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             "Columns": ", ".join(d.get("columns") or []), "Format": d.get("format"),
             "Created": format_time(d.get("created")),
         } for d in datasets], columns=["Name", "Dataset ID", "Rows", "Columns", "Format", "Created"])
-        return frame, [d["id"] for d in datasets]
+        return gr.update(value=frame, visible=bool(datasets)), [d["id"] for d in datasets], \
+            gr.update(visible=not datasets)
 
     def show(dataset_id):
         row = ctx.datasets.get(dataset_id)
@@ -78,15 +82,23 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     def on_upload(file, given_name):
         if file is None:
-            return "Choose a file first.", gr.skip(), gr.skip(), gr.skip()
+            return "Choose a file first.", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         path = Path(file if isinstance(file, str) else file.name)
         try:
             row = ctx.datasets.import_upload(path, path.name, given_name, ctx.current_project()["id"])
         except DatasetError as exc:
-            return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip()
+            return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
-        frame, dataset_ids = draw()
-        return f"Imported **{html.escape(row['name'])}**: {row['rows']} rows.", frame, dataset_ids, row["id"]
+        return (f"Imported **{html.escape(row['name'])}**: {row['rows']} rows.", *draw(), row["id"])
+
+    def on_demo():
+        try:
+            row = ctx.datasets.import_demo(ctx.current_project()["id"])
+        except DatasetError as exc:
+            return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        ctx.changes.bump()
+        return (f"Imported the demo dataset **{html.escape(row['name'])}**: {row['rows']} rows. "
+                "Press **New experiment** below to train on it.", *draw(), row["id"])
 
     def on_select(evt: gr.SelectData, dataset_ids):
         if not evt.index or evt.index[0] >= len(dataset_ids):
@@ -112,24 +124,24 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             ctx.datasets.delete(dataset_id)
         except DatasetError as exc:  # shown in the dialog, which stays open
             return gr.update(visible=True), gr.update(value=f"### Cannot delete\n\n⚠ {html.escape(str(exc))}"), \
-                gr.update(visible=False), gr.skip(), gr.skip(), gr.skip()
+                gr.update(visible=False), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
-        frame, dataset_ids = draw()
-        return gr.update(visible=False), gr.skip(), gr.skip(), frame, dataset_ids, None
+        return gr.update(visible=False), gr.skip(), gr.skip(), *draw(), None
 
-    page_blocks.load(lambda: (bar["values"](), *draw()), None, [bar["project"], table, ids])
-    for event in bar["events"]:
-        event.then(draw, None, [table, ids]).then(lambda: None, None, [selected])
+    listed = [table, ids, empty]
+    view.load(draw, None, listed)
+    view.on_project_change(lambda: (*draw(), None), None, listed + [selected])
     upload.upload(lambda file: Path(file if isinstance(file, str) else file.name).stem if file else "",
                   [upload], [name])
-    import_button.click(on_upload, [upload, name], [upload_message, table, ids, selected])
+    import_button.click(on_upload, [upload, name], [upload_message] + listed + [selected])
+    demo_button.click(on_demo, None, [upload_message] + listed + [selected])
     table.select(on_select, [ids], [selected])
     selected.change(show, [selected], [detail, detail_title, rows, profile, thumbnails])
     new_experiment.click(lambda dataset_id: new_experiment_url(dataset_id) if dataset_id else "",
                          [selected], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete.click(ask_delete, [selected], [confirm, confirm_text, confirm_yes])
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
-    confirm_yes.click(do_delete, [selected], [confirm, confirm_text, confirm_yes, table, ids, selected])
+    confirm_yes.click(do_delete, [selected], [confirm, confirm_text, confirm_yes] + listed + [selected])
     return {"table": table, "upload": upload, "detail": detail}
 
 

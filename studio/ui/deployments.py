@@ -8,7 +8,6 @@ New deployment dialog. Models are never loaded here: each deployment is its own 
 from __future__ import annotations
 
 import html
-from urllib.parse import quote
 
 import gradio as gr
 import pandas as pd
@@ -17,9 +16,8 @@ from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.gpu_inventory import detect_gpus
 from studio.services.chat import is_classifier
 from studio.services.deploy import LIVE_STATUSES
-from studio.ui import project_bar
 from studio.ui.experiment_table import format_time
-from studio.ui.navigation import NAVIGATE_JS
+from studio.ui.navigation import NAVIGATE_JS, view_url
 
 REFRESH_S = 2.0
 AUTO_GPU = "auto"
@@ -27,11 +25,11 @@ COLUMNS = ["Name", "Experiment", "Model", "Status", "Endpoint", "Created"]
 
 
 def deployments_url(deployment_id: str | None = None) -> str:
-    return f"deployments?id={quote(deployment_id)}" if deployment_id else "deployments"
+    return view_url("deployments", id=deployment_id)
 
 
 def chat_url(deployment_id: str) -> str:
-    return f"chat?deployment={quote(deployment_id)}"
+    return view_url("chat", deployment=deployment_id)
 
 
 # ---------------------------------------------------------------------- what the page shows
@@ -118,12 +116,11 @@ def _signature(rows: list[dict]) -> list:
 
 
 # ---------------------------------------------------------------------- the page
-def build(ctx, page_blocks: gr.Blocks) -> dict:
+def build(ctx, view) -> dict:
     gr.Markdown("# Deployments\nServe a completed experiment's model with an OpenAI-compatible API.")
     if ctx.deploy is None:
         gr.Markdown("⚠ The deployment service is not available in this installation.")
         return {}
-    bar = project_bar.build(ctx)
     gpus = detect_gpus()
     with gr.Row(equal_height=True, elem_classes=["toolbar"]):
         new_button = gr.Button("New deployment", variant="primary", scale=0, min_width=200,
@@ -175,7 +172,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     seen = gr.State(None)
     reasons = gr.State({})
     target = gr.Textbox(visible=False)
-    timer = gr.Timer(REFRESH_S)
+    timer = gr.Timer(REFRESH_S, active=False)
 
     list_outputs = [table, ids, empty_note, seen]
     detail_outputs = [detail, summary, curl, python, start, stop]
@@ -203,13 +200,12 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             return [gr.skip()] * (len(list_outputs) + len(detail_outputs))
         return draw_all(deployment_id)
 
-    def on_load(request: gr.Request):
-        params = dict(request.query_params) if request else {}
+    def on_load(params: dict):
         deployment_id = params.get("id") if params.get("id") and ctx.store.deployments.get(params["id"]) else None
         opened = [gr.skip()] * len(dialog_outputs)
         if params.get("experiment"):
             opened = open_dialog(params["experiment"])
-        return [bar["values"](), deployment_id] + draw_all(deployment_id) + opened
+        return [deployment_id] + draw_all(deployment_id) + opened
 
     def on_select(evt: gr.SelectData, page_ids):
         if not evt.index or evt.index[0] >= len(page_ids):
@@ -283,10 +279,12 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     dialog_outputs = [dialog, experiment, reasons, name, api_key, dialog_message, not_deployable, create]
 
-    page_blocks.load(on_load, None, [bar["project"], selected] + list_outputs + detail_outputs + dialog_outputs)
-    for event in bar["events"]:
-        event.then(lambda: draw_all(None), None, list_outputs + detail_outputs).then(lambda: None, None, [selected])
-    timer.tick(tick, [seen, selected], list_outputs + detail_outputs, show_progress="hidden")
+    view.load(on_load, None, [selected] + list_outputs + detail_outputs + dialog_outputs, params=True)
+    view.on_project_change(lambda: [None] + draw_all(None), None, [selected] + list_outputs + detail_outputs)
+    # Polls only while a deployment of the project is starting or serving (its status can change).
+    view.poll(timer, tick, [seen, selected], list_outputs + detail_outputs,
+              live=lambda _params: any(row.get("status") in LIVE_STATUSES
+                                       for row in project_deployments(ctx, ctx.current_project()["id"])))
     table.select(on_select, [ids], [selected] + detail_outputs + [action_message])
     start.click(run_action(lambda i: ctx.deploy.start(i), "Starting…"), [selected],
                 [action_message] + list_outputs + detail_outputs)

@@ -54,7 +54,7 @@ CLICK_ARCHIVE_JS = """() => {
 }"""
 
 
-def build(ctx, page_blocks: gr.Blocks) -> dict:
+def build(ctx, view) -> dict:
     experiment_id = gr.State(None)
     cache = gr.State(None)
     target = gr.Textbox(visible=False)
@@ -114,7 +114,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             with gr.Row():
                 confirm_yes = gr.Button("Delete", variant="stop", elem_id="confirm-delete-experiment")
                 confirm_no = gr.Button("Cancel")
-    timer = gr.Timer(REFRESH_S)
+    timer = gr.Timer(REFRESH_S, active=False)
 
     live_outputs = [header, status_bar, resources, stop, resume, download_model, config, chart, chosen, train_log,
                     system_log, predictions, gallery, connected, connected_ids, cache]
@@ -164,8 +164,8 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         connected_now = _connected_changes(ctx, exp_id, state)
         return outputs + list(connected_now or (gr.skip(), gr.skip())) + [state]
 
-    def on_load(request: gr.Request):
-        exp_id = (dict(request.query_params) if request else {}).get("id")
+    def on_load(params: dict):
+        exp_id = params.get("id")
         return [exp_id] + refresh(exp_id, None, [], full=True)
 
     def tick(exp_id, state, shown_metrics):
@@ -221,18 +221,20 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         return experiment_url(ids[evt.index[0]])
 
     ctx.experiments.expire_downloads(Path(archive.GRADIO_CACHE))
-    page_blocks.load(on_load, None, [experiment_id] + live_outputs).then(
+    view.load(on_load, None, [experiment_id] + live_outputs, params=True).then(
         ship["refresh_by_id"], [experiment_id], ship["timer_outputs"]).then(
         evaluation["load"], evaluation["inputs"], evaluation["outputs"]).then(
         picker["load"], picker["inputs"], picker["outputs"])
-    page_blocks.load(None, None, None, js=ACTION_MENU_JS)
-    timer.tick(tick, [experiment_id, cache, chosen], live_outputs, show_progress="hidden")
+    view.demo.load(None, None, None, js=ACTION_MENU_JS)
+    live = lambda params: ctx.experiments.is_live(params.get("id"))  # noqa: E731
+    view.poll(timer, tick, [experiment_id, cache, chosen], live_outputs, live=live)
+    view.poll(ship["timer"], ship["tick"], ship["tick_inputs"], ship["tick_outputs"], live=live)
     chosen.input(on_metrics, [cache, chosen], [chart])
     rerun.click(on_rerun, [experiment_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
     copy.click(lambda exp_id: copy_experiment_url(exp_id), [experiment_id], [target]).then(
         None, [target], None, js=NAVIGATE_JS)
     stop.click(on_stop, [experiment_id], None)
-    resume.click(on_resume, [experiment_id], None)
+    view.rearm(resume.click(on_resume, [experiment_id], None))
     delete.click(lambda: gr.update(visible=True), None, [confirm])
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
     confirm_yes.click(on_delete, [experiment_id], [confirm, target]).then(None, [target], None, js=NAVIGATE_JS)

@@ -3,32 +3,44 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.ui import new_experiment, project_bar
-from studio.ui.experiment_table import COLUMNS, SELECT_COLUMN, SORTS, table_page
+import html
+
+from studio.config.problem_types import LABELS
+from studio.datasets import DatasetError
 from studio.services.compare import MAX_RUNS, MIN_RUNS
+from studio.services.experiment_list import ALL, SORTS, STATUS_FILTERS
+from studio.ui import new_experiment
+from studio.ui.experiment_table import COLUMNS, SELECT_COLUMN, table_page
 from studio.ui.navigation import NAVIGATE_JS, compare_url, experiment_url
 
 REFRESH_S = 2.0
 
 
-def build(ctx, page_blocks: gr.Blocks) -> dict:
+def build(ctx, view) -> dict:
     gr.Markdown("# Experiments")
-    bar = project_bar.build(ctx)
     with gr.Row(equal_height=True, elem_classes=["toolbar"]):
         search = gr.Textbox(label="Search", placeholder="name, dataset or experiment ID", scale=3,
                             elem_id="experiment-search")
         sort = gr.Dropdown(label="Sort by", choices=list(SORTS), value="Newest first", scale=1,
-                           min_width=160, elem_id="experiment-sort")
+                           min_width=200, elem_id="experiment-sort")
+        status_filter = gr.Dropdown(label="Status", choices=STATUS_FILTERS, value=ALL, scale=1, min_width=160,
+                                    elem_id="experiment-status-filter")
+        type_filter = gr.Dropdown(label="Problem type", choices=[(ALL, ALL)] + [(v, k) for k, v in LABELS.items()],
+                                  value=ALL, scale=1, min_width=200, elem_id="experiment-type-filter")
         new_button = gr.Button("New Experiment", variant="primary", scale=0, min_width=150, elem_id="new-experiment")
         edit_button = gr.Button("Edit", scale=0, min_width=90, elem_id="edit-experiments")
         columns_button = gr.Button("Columns ▾", scale=0, min_width=110, elem_id="column-toggle")
     with gr.Row(visible=False) as columns_row:
         columns = gr.CheckboxGroup(choices=COLUMNS, value=COLUMNS, label="Shown columns", elem_id="column-choices")
-    with gr.Row(visible=False) as edit_bar:
-        gr.Markdown("Tick the experiments to compare (2–8) or delete.")
+    with gr.Row(visible=False, equal_height=True, elem_classes=["edit-bar"]) as edit_bar:
+        gr.Markdown("Tick the experiments to compare (2–8) or delete.", elem_classes=["edit-hint"])
         compare_button = gr.Button("Compare selected", scale=0, min_width=160, elem_id="compare-selected")
         delete_button = gr.Button("Delete selected", variant="stop", scale=0, min_width=160, elem_id="delete-selected")
         done_button = gr.Button("Done", scale=0, min_width=90)
+    with gr.Row(visible=False, elem_id="experiments-empty", elem_classes=["empty-state"]) as empty:
+        empty_text = gr.Markdown()
+        demo_button = gr.Button("Import the demo dataset and start", variant="primary", scale=0, min_width=260,
+                                elem_id="experiments-demo")
     table = gr.Dataframe(interactive=False, wrap=True, max_height=720, elem_id="experiments-table",
                          elem_classes=["experiments-table"], show_label=False)
     with gr.Row(equal_height=True):
@@ -50,21 +62,26 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     active = gr.State(False)
     pending = gr.State([])
     target = gr.Textbox(visible=False)
-    timer = gr.Timer(REFRESH_S)
+    timer = gr.Timer(REFRESH_S, active=False)
 
-    def draw(query, sort_name, shown, page_number, edit):
+    def draw(query, sort_name, status, problem_type, shown, page_number, edit):
         version = ctx.changes.version
-        rows = ctx.store.experiments.list(ctx.current_project()["id"])
-        result = table_page(rows, ctx.experiments, query=query, sort=sort_name, columns=shown,
-                            page=page_number, selectable=edit)
-        width = result.frame.shape[1]
-        static = list(range(1, width)) if edit else None
-        datatype = (["bool"] + ["str"] * (width - 1)) if edit else "str"
-        return [gr.update(value=result.frame, interactive=edit, static_columns=static, datatype=datatype),
-                result.ids, result.page, result.label, version, result.any_active]
+        project_id = ctx.current_project()["id"]
+        matched = ctx.experiment_list.rows(project_id, query=query, sort=sort_name, status=status,
+                                           problem_type=problem_type)
+        result = table_page(matched, ctx.experiments, columns=shown, page=page_number, selectable=edit,
+                            best_so_far=ctx.experiment_list.best_so_far)
+        names = list(result.frame.columns)
+        static = list(range(1, len(names))) if edit else None
+        datatype = [("bool" if n == SELECT_COLUMN else "html" if n == "Status" else "str") for n in names]
+        nothing = not matched and not (query or "").strip() and status == ALL and problem_type == ALL
+        return [gr.update(value=result.frame, interactive=edit, static_columns=static, datatype=datatype,
+                          visible=not nothing),
+                result.ids, result.page, result.label, version, result.any_active,
+                gr.update(visible=nothing), _empty_text(ctx, project_id) if nothing else gr.skip()]
 
-    list_inputs = [search, sort, columns, page, editing]
-    list_outputs = [table, ids, page, page_label, seen, active]
+    list_inputs = [search, sort, status_filter, type_filter, columns, page, editing]
+    list_outputs = [table, ids, page, page_label, seen, active, empty, empty_text]
 
     def tick(seen_version, was_active, *args):
         edit = args[-1]
@@ -73,11 +90,11 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         return draw(*args)
 
     def first_page(*args):
-        return draw(*args[:3], 1, args[4])
+        return draw(*args[:5], 1, args[6])
 
     def turn(delta):
-        def go(query, sort_name, shown, page_number, edit):
-            return draw(query, sort_name, shown, page_number + delta, edit)
+        def go(*args):
+            return draw(*args[:5], args[5] + delta, args[6])
         return go
 
     def set_editing(edit):
@@ -97,7 +114,11 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             return gr.skip(), gr.skip(), []
         running = [i for i in chosen if (ctx.store.experiments.get(i) or {}).get("status")
                    in ("Queued", "Starting", "Training", "Validation")]
-        text = f"### Delete {len(chosen)} experiment{'s' * (len(chosen) != 1)}?\n\n" \
+        rows = [ctx.store.experiments.get(i) or {"id": i} for i in chosen]
+        listed = "\n".join(f"- **{html.escape(r.get('name') or r['id'])}** `{r['id']}` · {r.get('status') or ''}"
+                           for r in rows[:10])
+        more = f"\n- … and {len(rows) - 10} more" if len(rows) > 10 else ""
+        text = f"### Delete {len(chosen)} experiment{'s' * (len(chosen) != 1)}?\n\n{listed}{more}\n\n" \
                "Their run folders (logs, metrics, checkpoints) are removed for good."
         if running:
             text += f"\n\n{len(running)} of them {'is' if len(running) == 1 else 'are'} queued or running " \
@@ -116,8 +137,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
         gr.Info(f"Deleted {count} experiment{'s' * (count != 1)}.")
         return gr.update(visible=False), []
 
-    def on_load(request: gr.Request):
-        params = dict(request.query_params) if request else {}
+    def on_load(params: dict):
         opened = [gr.skip()] * len(dialog["open_outputs"])
         if params.get("copy") and ctx.store.experiments.get(params["copy"]):
             source = ctx.store.experiments.get(params["copy"])
@@ -128,15 +148,16 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             text = ctx.experiments.draft_for_dataset(dataset_id, params.get("model")) if dataset_id and \
                 ctx.store.datasets.get(dataset_id) else ""
             opened = dialog["open_values"](text)
-        return [bar["values"]()] + opened
+        return opened
 
-    page_blocks.load(on_load, None, [bar["project"]] + dialog["open_outputs"]).then(
-        draw, list_inputs, list_outputs)
-    for event in bar["events"]:
-        event.then(first_page, list_inputs, list_outputs)
-    timer.tick(tick, [seen, active] + list_inputs, list_outputs, show_progress="hidden")
+    view.load(on_load, None, dialog["open_outputs"], params=True).then(draw, list_inputs, list_outputs)
+    view.on_project_change(first_page, list_inputs, list_outputs)
+    view.poll(timer, tick, [seen, active] + list_inputs, list_outputs,
+              live=lambda _params: ctx.experiments.anything_live())
     search.input(first_page, list_inputs, list_outputs, show_progress="hidden", trigger_mode="always_last")
     sort.input(first_page, list_inputs, list_outputs)
+    status_filter.input(first_page, list_inputs, list_outputs)
+    type_filter.input(first_page, list_inputs, list_outputs)
     columns.input(draw, list_inputs, list_outputs)
     previous.click(turn(-1), list_inputs, list_outputs)
     following.click(turn(1), list_inputs, list_outputs)
@@ -155,8 +176,28 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     columns_button.click(lambda shown: (not shown, gr.update(visible=not shown)), [columns_shown],
                          [columns_shown, columns_row])
     new_button.click(lambda: dialog["open_values"](), None, dialog["open_outputs"])
-    return {"table": table, "search": search, "sort": sort, "columns": columns, "timer": timer,
-            "dialog": dialog, "project_bar": bar}
+
+    def on_demo():
+        # The one-click start: the demo data in this project and the dialog opened on it.
+        try:
+            dataset = ctx.datasets.import_demo(ctx.current_project()["id"])
+        except DatasetError as exc:
+            gr.Warning(str(exc))
+            return [gr.skip()] * len(dialog["open_outputs"])
+        return dialog["open_values"](ctx.experiments.draft_for_dataset(dataset["id"]))
+
+    demo_button.click(on_demo, None, dialog["open_outputs"])
+    return {"table": table, "status_filter": status_filter, "type_filter": type_filter, "search": search, "sort": sort, "columns": columns, "timer": timer,
+            "dialog": dialog}
+
+
+def _empty_text(ctx, project_id: str) -> str:
+    if ctx.datasets.list(project_id):
+        return ("### No experiments in this project yet\nPress **New Experiment** and pick one of your datasets, "
+                "or start from the demo dataset (instructions and answers, a small Causal LM run).")
+    return ("### No experiments in this project yet\nAn experiment fine-tunes a model on a dataset, and this "
+            "project has none. Upload one on the **Datasets** page, or import the shipped demo dataset and "
+            "open the New Experiment dialog on it in one click.")
 
 
 def _ticked(frame, page_ids) -> list[str] | None:

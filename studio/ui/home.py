@@ -8,10 +8,9 @@ import gradio as gr
 
 from studio.services.demo import try_it_target
 from studio.services.disk_space import low_disk_warning
-from studio.ui import project_bar
 from studio.ui.deployments import deployments_url
 from studio.ui.experiment_table import format_time
-from studio.ui.navigation import NAVIGATE_JS, experiment_url, new_experiment_url
+from studio.ui.navigation import NAVIGATE_JS, experiment_url, new_experiment_url, view_url
 
 REFRESH_S = 3.0
 DISK_REFRESH_S = 30.0
@@ -20,9 +19,8 @@ DEMO_INTRO = ("**This is a demo.** Train a tiny chat model on the demo instructi
               "fall live, then open the run to see its charts, predictions and logs.")
 
 
-def build(ctx, page_blocks: gr.Blocks) -> dict:
-    gr.Markdown("# Studio\nFine-tune open models on your own data.", elem_classes=["studio-title"])
-    bar = project_bar.build(ctx)
+def build(ctx, view) -> dict:
+    gr.Markdown("Fine-tune open models on your own data.", elem_classes=["studio-title"])
     with gr.Row(visible=ctx.demo, elem_id="demo-intro"):
         gr.Markdown(DEMO_INTRO)
         try_it = gr.Button("Try it: train a tiny chat model", variant="primary", scale=0, min_width=260,
@@ -32,7 +30,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
     disk_warning = gr.Markdown(visible=False, elem_id="home-disk-warning")
     cards = gr.HTML(elem_id="home-cards")
     seen = gr.State(-1)
-    timer = gr.Timer(REFRESH_S)
+    timer = gr.Timer(REFRESH_S, active=False)
 
     def draw():
         return _cards(ctx), ctx.changes.version
@@ -42,17 +40,18 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
             return gr.skip(), gr.skip()
         return draw()
 
-    page_blocks.load(lambda: (bar["values"](), *draw()), None, [bar["project"], cards, seen])
-    for event in bar["events"]:
-        event.then(draw, None, [cards, seen])
-    timer.tick(tick, [seen], [cards, seen], show_progress="hidden")
+    view.load(draw, None, [cards, seen])
+    view.on_project_change(draw, None, [cards, seen])
+    view.poll(timer, tick, [seen], [cards, seen], live=lambda _params: ctx.experiments.anything_live())
 
     def disk():
         warning = low_disk_warning(ctx.home)
         return gr.update(value=f"⚠ {warning}" if warning else "", visible=bool(warning))
 
-    page_blocks.load(disk, None, [disk_warning])
-    gr.Timer(DISK_REFRESH_S).tick(disk, None, [disk_warning], show_progress="hidden")
+    view.load(disk, None, [disk_warning])
+    # Only running experiments fill the disk quickly, so the check polls only while one is live.
+    view.poll(gr.Timer(DISK_REFRESH_S, active=False), disk, [], [disk_warning],
+              live=lambda _params: ctx.experiments.anything_live())
     return {"cards": cards, "disk_warning": disk_warning, "try_it": try_it}
 
 

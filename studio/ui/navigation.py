@@ -1,25 +1,30 @@
-"""Links between pages. Pages are separate URLs, so a refresh lands on the same view."""
+"""Addresses of the views. Each view is a tab of one page named by ``?view=...``, so a refresh lands on the same view."""
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import urlencode
 
-# Runs in the browser after a handler set a target URL; an empty target means "stay".
-# Relative URLs keep working when the app is served under a path prefix.
-NAVIGATE_JS = "(target) => { if (target) { window.location.href = target; } }"
+# Runs in the browser after a handler set a target address; an empty target means "stay".
+# studioGo (assets/js/router.js) switches the tab without a page load.
+NAVIGATE_JS = "(target) => { if (target) { window.studioGo(target); } }"
+
+
+def view_url(view: str, **params) -> str:
+    """``?view=<view>&...``: relative, so it keeps working when the app is served under a path prefix."""
+    shown = {key: value for key, value in params.items() if value is not None}
+    return "?" + urlencode({"view": view, **shown})
 
 
 def experiment_url(experiment_id: str) -> str:
-    return f"experiment?id={quote(experiment_id)}"
+    return view_url("experiment", id=experiment_id)
 
 
 def compare_url(experiment_ids: list[str]) -> str:
-    return "compare?ids=" + ",".join(quote(i) for i in experiment_ids)
+    return view_url("compare", ids=",".join(experiment_ids))
 
 
 def new_experiment_url(dataset_id: str, model: str | None = None) -> str:
-    url = f"experiments?new=1&dataset={quote(dataset_id)}"
-    return f"{url}&model={quote(model, safe='')}" if model else url
+    return view_url("experiments", new=1, dataset=dataset_id, model=model)
 
 
 def copy_experiment_url(experiment_id: str) -> str:
-    return f"experiments?copy={quote(experiment_id)}"
+    return view_url("experiments", copy=experiment_id)

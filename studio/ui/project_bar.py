@@ -1,4 +1,7 @@
-"""The current-project selector with create/rename, shown on top of each list page."""
+"""The current project in the app's header: switch, and create or rename behind a small toggle.
+
+It is built once (in the header), so every view shares it; views redraw on its events.
+"""
 from __future__ import annotations
 
 import gradio as gr
@@ -7,13 +10,16 @@ from studio.store import StoreError
 
 
 def build(ctx) -> dict:
-    with gr.Row(equal_height=True, elem_classes=["toolbar"]):
-        project = gr.Dropdown(label="Project", choices=[], scale=2, min_width=220, elem_id="project-select")
+    project = gr.Dropdown(label="Project", choices=[], scale=0, min_width=240, elem_id="project-select",
+                          container=False, show_label=False)
+    manage = gr.Button("Manage projects", size="sm", scale=0, min_width=150, elem_id="project-manage")
+    with gr.Row(visible=False, equal_height=True, elem_id="project-editor", elem_classes=["toolbar"]) as editor:
         name = gr.Textbox(label="Project name", placeholder="name for a new project, or a new name",
                           scale=2, min_width=220, elem_id="project-name")
-        create = gr.Button("Create project", size="sm", scale=0, min_width=130)
-        rename = gr.Button("Rename current", size="sm", scale=0, min_width=130)
-    message = gr.Markdown()
+        create = gr.Button("Create project", size="sm", scale=0, min_width=130, elem_id="project-create")
+        rename = gr.Button("Rename current", size="sm", scale=0, min_width=130, elem_id="project-rename")
+        message = gr.Markdown(elem_id="project-message")
+    shown = gr.State(False)
 
     def values():
         current = ctx.current_project()
@@ -21,8 +27,11 @@ def build(ctx) -> dict:
         return gr.update(choices=choices, value=current["id"])
 
     def select(project_id):
-        ctx.set_current_project(project_id)
-        return ""
+        try:
+            ctx.set_current_project(project_id)
+        except ValueError as exc:  # deleted meanwhile: show what exists now
+            return values(), f"⚠ {exc}"
+        return gr.skip(), ""
 
     def on_create(new_name):
         try:
@@ -40,8 +49,10 @@ def build(ctx) -> dict:
         ctx.changes.bump()
         return values(), "", f"Renamed to **{renamed['name']}**."
 
+    manage.click(lambda was: (not was, gr.update(visible=not was)), [shown], [shown, editor],
+                 show_progress="hidden")
     events = [
-        project.input(select, [project], [message]),
+        project.input(select, [project], [project, message]),
         create.click(on_create, [name], [project, name, message]),
         rename.click(on_rename, [project, name], [project, name, message]),
     ]

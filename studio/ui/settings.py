@@ -11,7 +11,7 @@ from studio.services.push import HF_TOKEN_SECRET
 from studio.store import StoreError
 
 
-def build(ctx, page_blocks: gr.Blocks) -> dict:
+def build(ctx, view) -> dict:
     gr.Markdown("# Settings")
     with gr.Row():
         # No minimum=/precision= on these boxes: Gradio would refuse -3 with "Value -3 is less than
@@ -67,7 +67,7 @@ def build(ctx, page_blocks: gr.Blocks) -> dict:
 
     outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge, executor,
                ray_address]
-    page_blocks.load(values, None, outputs)
+    view.load(values, None, outputs)
     save.click(on_save, [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key, clear_judge,
                          executor, ray_address],
                [message] + outputs)

@@ -10,12 +10,14 @@ the action row, the others in its "…" menu (the spec's layout)::
             for button in ship["menu_items"]:               # Push to Hugging Face, Ask KGM, AutoML
                 button.render()
 
-The buttons start hidden and keep their visibility in step with the run's status on their own
-(an internal ``gr.Timer`` reads the one row and returns ``gr.skip()`` while the status is
-unchanged). Their dialogs are modal overlays (``studio-modal``), so where they are built does
-not change the layout. To show the buttons at once on page load instead of at the first tick::
+The buttons start hidden and keep their visibility in step with the run's status through
+``ship["timer"]``, which the page polls only while the run is live
+(``view.poll(ship["timer"], ship["tick"], ship["tick_inputs"], ship["tick_outputs"], live=...)``;
+a tick returns ``gr.skip()`` while the status is unchanged). Their dialogs are modal overlays
+(``studio-modal``), so where they are built does not change the layout. To show the buttons at
+once when the view is shown instead of at the first tick::
 
-    page_blocks.load(on_load, ...).then(ship["refresh_by_id"], [experiment_id], ship["timer_outputs"])
+    view.load(on_load, ...).then(ship["refresh_by_id"], [experiment_id], ship["timer_outputs"])
 
 Visibility: Deploy, Push and AutoML for Completed runs (Deploy disabled with the reason for
 problem types that cannot be served, i.e. object detection); Ask KGM for any finished run
@@ -75,7 +77,7 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
     timer_outputs = [deploy_button, deploy_note, push_button, kgm_button, automl_button]
     target = gr.Textbox(visible=False)
     seen = gr.State(None)
-    timer = gr.Timer(REFRESH_S)
+    timer = gr.Timer(REFRESH_S, active=False)  # the page arms it while its run is live (view.poll)
 
     deploy = _deploy_dialog(ctx, experiment_id_state)
     push = _push_dialog(ctx, experiment_id_state)
@@ -95,13 +97,13 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
             return [gr.skip()] * len(timer_outputs) + [gr.skip()]
         return _updates(row) + [key]
 
-    timer.tick(tick, [experiment_id_state, seen], timer_outputs + [seen], show_progress="hidden")
     deploy_button.click(deploy["open"], None, deploy["open_outputs"])
     push_button.click(push["open"], [experiment_id_state], push["open_outputs"])
     kgm_button.click(ask["open"], [experiment_id_state], ask["open_outputs"])
     automl_button.click(automl["open"], [experiment_id_state], automl["open_outputs"])
     return {"deploy": deploy_button, "deploy_note": deploy_note, "push": push_button, "kgm": kgm_button,
-            "automl": automl_button, "menu_items": [push_button, kgm_button, automl_button], "timer": timer, "timer_outputs": timer_outputs, "refresh": refresh,
+            "automl": automl_button, "menu_items": [push_button, kgm_button, automl_button], "timer": timer, "timer_outputs": timer_outputs, "tick": tick,
+            "tick_inputs": [experiment_id_state, seen], "tick_outputs": timer_outputs + [seen], "refresh": refresh,
             "refresh_by_id": refresh_by_id, "dialogs": {"deploy": deploy, "push": push, "kgm": ask,
                                                         "automl": automl}}
 
@@ -190,7 +192,10 @@ def _scrub(text: str, secret: str | None) -> str:
 def _kgm_dialog(ctx, experiment_id_state, target) -> dict:
     with _modal("kgm-dialog") as dialog:
         with gr.Column(elem_classes=["studio-modal-body"]):
-            gr.Markdown("### Ask KGM\nA recommended next experiment, read from this run's curves.")
+            gr.Markdown("### Ask KGM\n**KGM** (\"Kaggle Grandmaster\") is Studio's advisor: it reads this run's "
+                        "status and curves the way an experienced practitioner would (did it fail, diverge, overfit, "
+                        "underfit?) and proposes the next experiment. Nothing runs until you press Proceed.",
+                        elem_id="kgm-explained")
             title = gr.Markdown(elem_id="kgm-title")
             explanation = gr.Markdown(elem_id="kgm-explanation")
             overrides = gr.Code(language="yaml", interactive=False, label="Suggested changes",

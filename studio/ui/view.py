@@ -1,0 +1,121 @@
+"""One view (tab) of the single-page app, and how a page module wires "when shown" and "while live".
+
+The app is one Blocks with a tab per page, so moving between pages is a tab switch and one small
+request, not a page load. The address bar still names each view (``?view=experiment&id=...``):
+every load/select/tick event reads ``window.location.search`` in the browser (``QUERY_JS``), so
+a refresh or a shared link opens the same view, and a handler gets the parsed address as
+``params`` without any session state.
+
+Timers run only while their view is shown and something on it is live: entering the view arms
+them from ``live(params)``, each tick re-checks it, and a tick that finds its view left (or
+nothing live any more) switches its timer off. An idle page sends no requests at all.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+import gradio as gr
+
+HOME = "home"
+# Replaces the first input (the query placeholder) with the browser's current address.
+QUERY_JS = "(query, ...rest) => [window.location.search, ...rest]"
+
+
+def parse_query(query: str | None) -> dict:
+    """``?view=experiment&id=x`` → {"view": "experiment", "id": "x"} (view defaults to home)."""
+    params = dict(parse_qsl((query or "").lstrip("?")))
+    params.setdefault("view", HOME)
+    return params
+
+
+class _Chain:
+    """The events a view fires on (page load and tab select), chained together by ``then``."""
+
+    def __init__(self, dependencies: list):
+        self.dependencies = dependencies
+
+    def then(self, *args, **kwargs) -> "_Chain":
+        return _Chain([d.then(*args, **kwargs) for d in self.dependencies])
+
+
+class View:
+    def __init__(self, name: str, tab: gr.Tab, demo: gr.Blocks, query: gr.Textbox, project_events: list):
+        self.name = name
+        self.tab = tab
+        self.demo = demo
+        self.query = query
+        self.project_events = project_events  # the header's project switch/create/rename
+        self._timers: list[tuple[gr.Timer, Callable[[dict], bool]]] = []
+        # Clicking the tab that is already shown fires nothing, so moving from one experiment
+        # to another (same view, new address) presses this hidden button instead.
+        self.reshow = gr.Button(f"Show {name}", elem_id=f"reshow-{name}", elem_classes=["studio-hidden"])
+
+    # ------------------------------------------------------------------ when shown
+    def load(self, fn: Callable, inputs: list | None = None, outputs: list | None = None, *,
+             params: bool = False, **kwargs) -> _Chain:
+        """Run ``fn(*inputs)`` (``fn(params, *inputs)`` with ``params=True``) when the view is shown.
+
+        Shown means: the page was opened on this view's address, or the user moved to it.
+        """
+        inputs, outputs = list(inputs or []), list(outputs or [])
+
+        def on_page_load(query, *values):
+            found = parse_query(query)
+            if found["view"] != self.name:  # the page opened on another view: nothing to draw yet
+                return _skips(outputs)
+            return fn(found, *values) if params else fn(*values)
+
+        def on_select(query, *values):
+            return fn(parse_query(query), *values) if params else fn(*values)
+
+        common = {"js": QUERY_JS, "show_progress": "hidden", **kwargs}
+        return _Chain([self.demo.load(on_page_load, [self.query] + inputs, outputs, **common),
+                       self.tab.select(on_select, [self.query] + inputs, outputs, **common),
+                       self.reshow.click(on_select, [self.query] + inputs, outputs, **common)])
+
+    def on_project_change(self, fn: Callable, inputs: list | None = None, outputs: list | None = None) -> None:
+        for event in self.project_events:
+            event.then(fn, inputs, outputs)
+
+    # ------------------------------------------------------------------ while live
+    def poll(self, timer: gr.Timer, fn: Callable, inputs: list, outputs: list,
+             live: Callable[[dict], bool], **kwargs) -> None:
+        """Tick ``fn`` while this view is shown and ``live(params)``; the timer must start inactive."""
+        self._timers.append((timer, live))
+
+        def tick(query, *values):
+            found = parse_query(query)
+            if found["view"] != self.name:
+                return [gr.Timer(active=False)] + _skips(outputs, as_list=True)
+            result = fn(*values)
+            result = list(result) if isinstance(result, (list, tuple)) else [result]
+            return [gr.Timer(active=bool(live(found)))] + result
+
+        timer.tick(tick, [self.query] + list(inputs), [timer] + list(outputs), js=QUERY_JS,
+                   show_progress="hidden", **kwargs)
+
+    def arm_timers(self, query: str | None = None):
+        return self._arm(parse_query(query))
+
+    def _arm(self, found: dict):
+        mine = found["view"] == self.name
+        updates = [gr.Timer(active=mine and bool(live(found))) for _, live in self._timers]
+        return updates[0] if len(updates) == 1 else updates
+
+    def rearm(self, dependency) -> None:
+        """After ``dependency`` (e.g. Resume) re-check whether this view's timers should run."""
+        if self._timers:
+            dependency.then(self.arm_timers, [self.query], [t for t, _ in self._timers], js=QUERY_JS,
+                            show_progress="hidden")
+
+    def finish(self) -> None:
+        """Arm the timers whenever the view is shown (called once the page module is built)."""
+        if self._timers:
+            self.load(self._arm, None, [t for t, _ in self._timers], params=True)
+
+
+def _skips(outputs: list, as_list: bool = False):
+    if len(outputs) == 1 and not as_list:
+        return gr.skip()
+    return [gr.skip()] * len(outputs)
