@@ -15,7 +15,7 @@ from studio.services.context import AppContext
 from studio.services.demo import DemoError, demo_requested, seed_demo
 from studio.store import StoreError
 from studio.store.home_lock import HomeLock
-from studio.ui.app import build_app, css, head
+from studio.ui.app import build_app, css, head, legacy_routes
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,7 +46,11 @@ def main(argv: list[str] | None = None) -> None:
         demo.queue(default_concurrency_limit=8).launch(
             server_name=args.host, server_port=args.port, css=css(), head=head(), show_error=True,
             footer_links=[],  # nothing under STUDIO_HOME is served as a file; downloads expire
-            max_file_size=MAX_UPLOAD_BYTES)  # the importer checks it too, for uploads that skip Gradio
+            max_file_size=MAX_UPLOAD_BYTES,  # the importer checks it too, for uploads that skip Gradio
+            app_kwargs={"routes": legacy_routes()},
+            # Gradio's 3 s probe of its own first page fails on a loaded machine (measured 3.4 s on
+            # 2 busy cores) and then refuses to start; the server is up either way.
+            _frontend=False)
     finally:
         ctx.close()  # stops watching; the training processes keep running
         lock.release()

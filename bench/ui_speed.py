@@ -187,6 +187,7 @@ def new_tab(browser, url: str | None = None):
 
 
 def click_nav(tab, name: str) -> None:
+    tab.wait_for_selector("#studio-nav, nav a")  # the page has drawn its navigation
     nav = tab.locator("#studio-nav")
     if nav.count():
         nav.get_by_text(name, exact=True).first.click()

@@ -6,8 +6,11 @@ address bar names the view (``?view=...``), so a refresh or a shared link opens 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import gradio as gr
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
 
 from studio.ui import (chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
                        settings)
@@ -54,6 +57,17 @@ def build_app(ctx) -> gr.Blocks:
 
 def _known(view: str) -> str:
     return view if view in {name for name, _, _ in VIEWS} else "home"
+
+
+def legacy_routes() -> list[Route]:
+    """Addresses of the former one-URL-per-page app (bookmarks, shared links) open the same view."""
+
+    def redirect(request):
+        view = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        # Relative, so it also works under a path prefix: /experiment?id=x → /?view=experiment&id=x
+        return RedirectResponse("./?" + urlencode({"view": view, **request.query_params}))
+
+    return [Route(f"/{name}", redirect) for name, _, _ in VIEWS if name != "home"]
 
 
 def css() -> str:

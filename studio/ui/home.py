@@ -73,15 +73,15 @@ def _cards(ctx) -> str:
     counts = Counter(e.get("status") or "" for e in experiments)
     summary = " · ".join(f"{n} {s}" for s, n in counts.most_common() if s)
     html_cards = [
-        _card("datasets", "Datasets", len(datasets), "Upload and inspect training data.",
-              [(d["name"], "datasets", format_time(d.get("created"))) for d in datasets[:RECENT]]),
-        _card("experiments", "Experiments", len(experiments), summary or "Fine-tuning runs of this project.",
+        _card(view_url("datasets"), "Datasets", len(datasets), "Upload and inspect training data.",
+              [(d["name"], view_url("datasets"), format_time(d.get("created"))) for d in datasets[:RECENT]]),
+        _card(view_url("experiments"), "Experiments", len(experiments), summary or "Fine-tuning runs of this project.",
               [(e.get("name") or e["id"], experiment_url(e["id"]), e.get("status") or "")
                for e in experiments[:RECENT]]),
     ]
     if ctx.deploy is not None:
         deployments = [d for d in ctx.store.deployments.list(project_id) if not d.get("ephemeral")]
-        html_cards.append(_card("deployments", "Deployments", len(deployments), "Models served with an OpenAI-compatible API.",
+        html_cards.append(_card(deployments_url(), "Deployments", len(deployments), "Models served with an OpenAI-compatible API.",
                                 [(d.get("name") or d["id"], deployments_url(d["id"]), d.get("status") or "") for d in deployments[:RECENT]]))
     return "<div class='studio-cards'>" + "".join(html_cards) + "</div>"
 

@@ -47,7 +47,7 @@ def _flow(page):
     shot(page, "01-home")
 
     # Datasets: upload the demo CSV, open it, start a new experiment from it
-    page.goto(base + "/datasets")
+    page.goto(base + "/?view=datasets")
     page.locator("#dataset-upload input[type=file]").set_input_files(str(DEMO_CSV))
     page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length > 0")
     page.click("#dataset-import")
@@ -56,7 +56,7 @@ def _flow(page):
     page.wait_for_selector("#dataset-preview [role=gridcell]")
     shot(page, "02-datasets")
     page.click("#dataset-new-experiment")
-    page.wait_for_url(re.compile(r".*/experiments\?new=1&dataset=\w+"))
+    page.wait_for_url(re.compile(r".*\?view=experiments&new=1&dataset=\w+"))
     page.wait_for_selector("#new-experiment-dialog #advanced-yaml")
     page.wait_for_function("document.querySelector('#advanced-yaml .cm-content')?.innerText.includes('train_dataset_id')")
     dataset_line = next(line for line in current_yaml(page).splitlines() if "train_dataset_id" in line)
@@ -98,7 +98,7 @@ def _flow(page):
     page.click("#start-training")
 
     # Detail view: live status until Completed, chart with points
-    page.wait_for_url(re.compile(r".*/experiment\?id=\w+"), timeout=30_000)
+    page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"), timeout=30_000)
     first_url = page.url
     page.wait_for_selector("#status-badge:has-text('Completed')", timeout=240_000)
     page.wait_for_function("document.querySelectorAll('#metrics-chart .scatterlayer .trace').length >= 2",
@@ -115,18 +115,18 @@ def _flow(page):
 
     # Copy: the dialog opens pre-filled; the new run is connected as a copy
     menu_action(page, "action-copy")
-    page.wait_for_url(re.compile(r".*/experiments\?copy=\w+"))
+    page.wait_for_url(re.compile(r".*\?view=experiments&copy=\w+"))
     page.wait_for_function("document.querySelector('#advanced-yaml .cm-content')?.innerText.includes('e2e-tiny-copy')")
     shot(page, "07-copy-dialog")
     page.click("#start-training")
-    page.wait_for_function(f"window.location.href !== {first_url!r} && window.location.href.includes('experiment?id=')")
+    page.wait_for_function(f"window.location.href !== {first_url!r} && window.location.href.includes('view=experiment&id=')")
     page.get_by_role("tab", name="Connected experiments").click()
     page.wait_for_selector("#connected-experiments [role=gridcell]:has-text('copy')")
     page.wait_for_selector("#connected-experiments [role=gridcell]:has-text('e2e-tiny')")
     shot(page, "08-connected")
 
     # The list: search, sort, column toggle, then bulk delete in edit mode
-    page.goto(base + "/experiments")
+    page.goto(base + "/?view=experiments")
     page.wait_for_selector("#experiments-table [role=gridcell]:has-text('e2e-tiny-copy')")
     search = page.locator("#experiment-search input, #experiment-search textarea").first
     search.fill("copy")
@@ -157,7 +157,7 @@ def _flow(page):
     shot(page, "11-after-delete")
 
     # Settings: the price is kept, the token is stored but only ever shown masked
-    page.goto(base + "/settings")
+    page.goto(base + "/?view=settings")
     page.wait_for_function("document.querySelector('#setting-hf-token input')?.placeholder === 'not set'")  # loaded
     page.locator("#setting-price input").fill("2.5")
     page.locator("#setting-hf-token input").fill("hf_abcdefghijklmnopqrstuvwxyz1234")

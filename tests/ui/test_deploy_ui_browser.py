@@ -112,7 +112,7 @@ def _flow(page, app):
     api_key = "sk-browser-test-key-0123456789"
 
     # The Deployments page starts empty; the New deployment dialog offers the Completed experiment.
-    page.goto(base + "/deployments")
+    page.goto(base + "/?view=deployments")
     page.wait_for_selector("#deployments-empty:has-text('No deployments')")
     page.click("#new-deployment")
     page.wait_for_selector("#new-deployment-dialog")
@@ -121,7 +121,7 @@ def _flow(page, app):
     shot(page, "01-new-deployment")
 
     # Deploy from the experiment's own page, with a name and an API key.
-    page.goto(f"{base}/experiment?id={experiment['id']}")
+    page.goto(f"{base}/?view=experiment&id={experiment['id']}")
     page.wait_for_selector("#action-deploy", state="visible", timeout=30_000)
     page.click("#action-deploy")
     page.wait_for_selector("#deploy-dialog")
@@ -161,7 +161,7 @@ def _flow(page, app):
 
     # Chat with the deployment: the reply streams into the chatbot
     page.click("#deployment-chat")
-    page.wait_for_url(re.compile(r".*/chat\?deployment=\w+"))
+    page.wait_for_url(re.compile(r".*\?view=chat&deployment=\w+"))
     page.wait_for_function("document.querySelector('#chat-source input')?.value?.includes('Tiny Chat')")
     page.locator("#chat-settings").get_by_text("Generation settings").click()
     max_tokens = page.locator("#chat-max-tokens input[type=number]")
@@ -217,7 +217,7 @@ def _flow(page, app):
     page.wait_for_selector("#chat-status:has-text('Chat server stopped')")
 
     # Stop the deployment: its process ends; then delete it after confirming
-    page.goto(base + "/deployments")
+    page.goto(base + "/?view=deployments")
     page.locator("#deployments-table [role=gridcell]", has_text="Tiny Chat").first.click()
     page.wait_for_selector("#deployment-stop")
     pid = _deployment_pid(app["home"])

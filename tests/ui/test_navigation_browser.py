@@ -101,6 +101,11 @@ def _flow(page, experiment):
     page.go_back()
     page.wait_for_url(re.compile(r".*\?view=experiments$"))
     page.locator("#experiments-table [role=gridcell]").first.wait_for(state="visible")
+    # An address of the former one-URL-per-page app still opens its view.
+    page.goto(f"{base}/experiment?id={experiment['id']}")
+    page.wait_for_url(re.compile(rf".*/\?view=experiment&id={experiment['id']}$"))
+    page.wait_for_selector(f"#experiment-header:has-text('{experiment['name']}')")
+    nav(page, "Experiments")
 
     # A new, empty project: the pages say what to do, the demo data is one click away.
     page.click("#project-manage")

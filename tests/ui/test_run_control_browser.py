@@ -82,7 +82,7 @@ def test_stop_resume_refresh_and_kgm_on_a_long_run(page, app):
 
 def _flow(page, home: Path, experiment_id: str) -> None:
     run_dir = home / "runs" / experiment_id
-    page.goto(f"{page.base}/experiment?id={experiment_id}")
+    page.goto(f"{page.base}/?view=experiment&id={experiment_id}")
     page.wait_for_selector("#status-badge:has-text('Training')", timeout=LIVE_TIMEOUT_MS)
     page.wait_for_selector("#action-stop", state="visible")
     # Stop only once a checkpoint exists and training went past it, so Resume has something to continue.
@@ -149,7 +149,7 @@ def _flow(page, home: Path, experiment_id: str) -> None:
     source_url = page.url
     page.click("#kgm-proceed")
     page.wait_for_function(f"window.location.href !== {source_url!r} "
-                           "&& window.location.href.includes('experiment?id=')")
+                           "&& window.location.href.includes('view=experiment&id=')")
     child_id = re.search(r"id=(\w+)", page.url).group(1)
     assert child_id != experiment_id
     page.wait_for_selector("#experiment-header:has-text('long-run-kgm')")
@@ -161,7 +161,7 @@ def _flow(page, home: Path, experiment_id: str) -> None:
     # Leave nothing running: delete the KGM experiment (a running one is stopped first).
     menu_action(page, "action-delete")
     page.click("#confirm-delete-experiment")
-    page.wait_for_url(re.compile(r".*/experiments$"))
+    page.wait_for_url(re.compile(r".*\?view=experiments$"))
     _wait_for(lambda: not (home / "runs" / child_id).exists(), 30, "the KGM run folder to be removed")
     assert all(not _group_alive(p) for p in run_pids(home))
 
