@@ -48,6 +48,7 @@ def test_views_keep_their_address_stay_quiet_and_teach_when_empty(page, app):
 
 def _flow(page, experiment):
     base = page.base
+    page.set_default_timeout(90_000)  # the shared 2-core machine can be very loaded
     page.goto(base + "/")
     page.wait_for_selector("#card-experiments")
     assert "Studio" in page.locator("#studio-header").inner_text()
