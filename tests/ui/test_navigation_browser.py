@@ -70,7 +70,7 @@ def _flow(page, experiment):
     assert page.locator("#studio-nav [role=tab][aria-selected=true]").inner_text() == "Experiments"
 
     # The list: a coloured status badge, filters by status and problem type.
-    badge = page.locator("#experiments-table .badge-Completed").first
+    badge = page.locator("#experiments-table .badge-Completed").filter(visible=True).first
     badge.wait_for()
     assert badge.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
     _choose(page, "experiment-status-filter", "Failed")
