@@ -29,7 +29,7 @@ def test_visitor_clicks_try_it_and_sees_the_dialog_prefilled(page):
         page.wait_for_selector("#demo-try-it")
         page.wait_for_selector("#card-datasets")
         page.click("#demo-try-it")
-        page.wait_for_url(re.compile(r".*/experiments\?new=1&dataset=\w+&model=.*tiny-llama"))
+        page.wait_for_url(re.compile(r".*\?view=experiments&new=1&dataset=\w+&model=.*tiny-llama"))
         page.wait_for_selector("#new-experiment-dialog #advanced-yaml")
         page.wait_for_function(
             "document.querySelector('#advanced-yaml .cm-content')?.innerText.includes('train_dataset_id')")

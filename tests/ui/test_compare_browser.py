@@ -44,7 +44,7 @@ def test_select_three_experiments_and_compare_them(page):
         for i in range(3):
             boxes.nth(i).check()
         page.click("#compare-selected")
-        page.wait_for_url(re.compile(r".*/compare\?ids="))
+        page.wait_for_url(re.compile(r".*\?view=compare&ids="))
         page.locator("#compare-header").get_by_text("Compare 3 experiments").wait_for()
         wait_for_text(page, "#compare-config", "training.learning_rate")
         assert "training.batch_size" not in page.locator("#compare-config").inner_text()  # only keys that differ

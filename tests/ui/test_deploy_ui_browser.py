@@ -135,7 +135,7 @@ def _flow(page, app):
     assert link.get_attribute("target") in (None, "_self"), "the link must not open a new tab"
     pages_before = len(page.context.pages)
     link.click()  # the link the dialog offers: the Deployments page on this deployment, in this tab
-    page.wait_for_url(re.compile(r".*/deployments\?id=\w+"))
+    page.wait_for_url(re.compile(r".*\?view=deployments&id=\w+"))
     assert len(page.context.pages) == pages_before
 
     # The row appears, Starting → Ready through the timer; the detail shows the snippets
