@@ -73,7 +73,7 @@ def _flow(page):
     page.click("#new-experiment")
     page.wait_for_selector("#new-experiment-dialog #advanced-yaml")
     pick(page, "field-dataset-train_dataset_id", "demo_colors_images")
-    page.wait_for_function("document.querySelector('#field-problem_type input')?.value.includes('image_classification')")
+    page.wait_for_function("document.querySelector('#field-problem_type input')?.value === 'Image Classification'")
     page.wait_for_function("document.querySelector('#field-dataset-num_classes input')?.placeholder"
                            " === 'auto: 3 classes detected (distinct labels)'")
     assert page.locator("#field-training-image_augmentation_pipeline").is_visible()
