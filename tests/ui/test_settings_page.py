@@ -34,12 +34,12 @@ def submit(on_save, *payloads):
 ])
 def test_a_wrong_number_is_refused_with_its_field_named_and_nothing_saved(page, price, concurrent, hung, named):
     ctx, on_save = page
-    message, *rest = submit(on_save, price, concurrent, hung, "", False, "", "", False)
+    message, *rest = submit(on_save, price, concurrent, hung, "", False, "", "", False, "local", "")
     assert message.startswith("⚠ ") and named.lower() in message.lower()
     assert ctx.store.settings.get("price_per_gpu_hour") is None
 
 
 def test_valid_numbers_are_saved(page):
     ctx, on_save = page
-    message, *rest = submit(on_save, 0.5, 2, None, "", False, "", "", False)
+    message, *rest = submit(on_save, 0.5, 2, None, "", False, "", "", False, "local", "")
     assert message.startswith("Saved") and ctx.store.settings.get("price_per_gpu_hour") == 0.5
