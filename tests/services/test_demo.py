@@ -82,8 +82,8 @@ def test_the_home_button_opens_new_experiment_on_the_demo_dataset_and_tiny_model
 
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         tiny = str(studio_home / "models" / "tiny-llama")
-        assert url.path == "experiments"
-        assert params == {"new": "1", "dataset": seeded["datasets"]["demo_instructions"], "model": tiny}
+        assert params == {"view": "experiments", "new": "1", "dataset": seeded["datasets"]["demo_instructions"],
+                          "model": tiny}
         assert ctx.current_project()["id"] == seeded["project_id"]
         draft = parse_overrides(ctx.experiments.draft_for_dataset(params["dataset"], params["model"]))
         assert draft["llm_backbone"] == tiny
