@@ -37,3 +37,23 @@ def completed_run(store, home, name: str, learning_rate: float, points: int = 20
     pd.DataFrame({"row": [1, 2, 3], "prompt": ["a", "b", "c"], "target": ["x", "y", "z"],
                   "prediction": [f"{name}-{i}" for i in range(3)]}).to_parquet(run / "predictions.parquet")
     return row
+
+
+def completed_evaluation(store, home, experiment: dict, baseline: str, baseline_name: str,
+                         outcomes: list[str]) -> dict:
+    """A finished "Evaluate against…" of ``experiment``: its record and folder as the pairwise worker leaves them."""
+    from studio.atomic_io import write_json_atomic
+    from studio.services.pairwise_judge import win_rate
+
+    record = store.evaluations.add({"experiment_id": experiment["id"], "project_id": experiment.get("project_id"),
+                                    "baseline": baseline, "baseline_name": baseline_name, "judge_model": "judge",
+                                    "prompts": len(outcomes)})
+    folder = paths.run_dir(experiment["id"], home) / "evaluations" / record["id"]
+    folder.mkdir(parents=True)
+    pd.DataFrame({"prompt": [f"p{i}" for i in range(len(outcomes))], "outcome": outcomes}).to_parquet(
+        folder / "verdicts.parquet")
+    write_json_atomic(folder / "result.json", {**win_rate(outcomes).as_dict(), "candidate": experiment["name"],
+                                               "baseline": baseline_name, "judge_model": "judge"})
+    write_json_atomic(folder / "status.json", {"status": "Completed", "progress": 1.0, "stage": "done",
+                                               "error": None})
+    return record

@@ -16,12 +16,16 @@ from studio import paths
 from studio.config.problem_types import HIGHER_IS_BETTER
 from studio.runner.run_folder_reader import MetricsTail, read_final_metrics
 
+from .evaluations import EvaluationService
+
 MIN_RUNS, MAX_RUNS = 2, 8
 PREDICTION_ROWS = 50
 # Hyperparameters the project-wide parallel-coordinates chart plots, when numeric.
 PARALLEL_KEYS = ("training.learning_rate", "training.epochs", "training.batch_size", "training.lora_rank",
                  "training.lora_alpha", "training.lora_dropout", "training.warmup_epochs", "training.weight_decay",
                  "tokenizer.max_length")
+WIN_RATE_COLUMNS = ["experiment", "against", "win rate", "95% CI", "wins", "ties", "losses", "prompts", "judge",
+                    "status"]
 
 
 class CompareError(ValueError):
@@ -70,8 +74,9 @@ def flatten(config: dict, prefix: str = "") -> dict[str, object]:
 
 
 class CompareService:
-    def __init__(self, store, experiments, home: Path):
+    def __init__(self, store, experiments, home: Path, evaluations: EvaluationService | None = None):
         self.store, self.experiments, self.home = store, experiments, Path(home)
+        self.evaluations = evaluations or EvaluationService(store, self.home)
 
     def load(self, ids: list[str]) -> Comparison:
         if not MIN_RUNS <= len(ids) <= MAX_RUNS:
@@ -163,6 +168,30 @@ class CompareService:
         if merged is None:
             return pd.DataFrame()
         return merged.sort_values("row").head(limit).reset_index(drop=True)
+
+    def win_rates(self, comparison: Comparison) -> pd.DataFrame:
+        """Every stored evaluation of the compared runs (newest first per run): against what, how it went.
+
+        A baseline that is itself one of the compared runs is marked, so a head-to-head result
+        reads as such; evaluations still running or failed show their state instead of a rate.
+        """
+        compared = {run.id for run in comparison.runs}
+        rows = []
+        for run in comparison.runs:
+            for evaluation in self.evaluations.for_experiment(run.id):
+                result, state = evaluation.get("result"), evaluation["state"]
+                against = evaluation.get("baseline_name") or evaluation.get("baseline") or "?"
+                if evaluation.get("baseline") in compared:
+                    against += " (compared here)"
+                row = {"experiment": run.name, "against": against, "judge": evaluation.get("judge_model") or "",
+                       "status": state.get("status") or ""}
+                if result and state.get("status") == "Completed":
+                    row.update({"win rate": f"{result['win_rate'] * 100:.1f}%",
+                                "95% CI": f"{result['ci_low'] * 100:.1f}–{result['ci_high'] * 100:.1f}%",
+                                "wins": result["wins"], "ties": result["ties"], "losses": result["losses"],
+                                "prompts": result["total"]})
+                rows.append(row)
+        return pd.DataFrame(rows, columns=WIN_RATE_COLUMNS)
 
     # ---- across a project ------------------------------------------------------------------
     def project_runs(self, project_id: str | None, problem_type: str, metric: str) -> pd.DataFrame:

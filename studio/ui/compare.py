@@ -23,6 +23,10 @@ def build(ctx, view) -> dict:
     metric_chart = gr.Plot(show_label=False, elem_id="compare-metric-chart")
     gr.Markdown("### Final and best metrics")
     metrics = gr.Dataframe(interactive=False, show_label=False, elem_id="compare-metrics")
+    gr.Markdown("### Judged win rate")
+    win_note = gr.Markdown(elem_id="compare-win-note")
+    win_rates = gr.Dataframe(interactive=False, show_label=False, wrap=True, visible=False,
+                             elem_id="compare-win-rates")
     gr.Markdown("### Configuration")
     all_keys = gr.Checkbox(label="Show all keys (not only those that differ)", value=False,
                            elem_id="compare-all-keys")
@@ -33,8 +37,9 @@ def build(ctx, view) -> dict:
         project_metric = gr.Dropdown(label="Metric", choices=[], elem_id="compare-parallel-metric")
         parallel_chart = gr.Plot(show_label=False, elem_id="compare-parallel-chart")
 
-    outputs = [ids, header, train_chart, validation_chart, metric, metric_chart, metrics, config, predictions,
-               project_metric, parallel_chart]
+    outputs = [ids, header, train_chart, validation_chart, metric, metric_chart, metrics, win_note, win_rates,
+               config, predictions, project_metric, parallel_chart]
+    unchanged = [gr.skip()] * (len(outputs) - 2)
 
     def on_load(params: dict):
         chosen = parse_ids(params.get("ids"))
@@ -42,11 +47,11 @@ def build(ctx, view) -> dict:
             comparison = ctx.compare.load(chosen)
         except CompareError as exc:
             return [chosen, f"# Compare experiments\n\n⚠️ {exc}. Select experiments in the Experiments list "
-                    "(Edit) and press Compare, or use Compare with… on an experiment's page."] + [gr.skip()] * 9
+                    "(Edit) and press Compare, or use Compare with… on an experiment's page."] + unchanged
         except Exception:
             log.exception("comparing %s", chosen)
             return [chosen, "# Compare experiments\n\n⚠️ These experiments could not be read (see the app log)."] \
-                + [gr.skip()] * 9
+                + unchanged
         shared = comparison.shared_metrics
         first = next((m for m in shared if m != "loss"), None)
         project_choices = [m for m in shared if m != "loss"]
@@ -55,7 +60,7 @@ def build(ctx, view) -> dict:
                 compare_charts.overlay(comparison, "validation", "loss", "Validation loss"),
                 gr.Dropdown(choices=[m for m in shared if m != "loss"], value=first),
                 compare_charts.overlay(comparison, "validation", first, f"Validation {first}") if first else None,
-                _styled_metrics(ctx, comparison), ctx.compare.config_diff(comparison),
+                _styled_metrics(ctx, comparison), *_win_rates(ctx, comparison), ctx.compare.config_diff(comparison),
                 ctx.compare.predictions(comparison),
                 gr.Dropdown(choices=project_choices, value=first), _parallel(ctx, comparison, first)]
 
@@ -104,6 +109,21 @@ def _styled_metrics(ctx, comparison):
                 for name in frame["experiment"]]
 
     return frame.style.apply(highlight, axis=0).format(precision=4, na_rep="")
+
+
+def _win_rates(ctx, comparison) -> list:
+    """(note, table): the compared runs' judged evaluations, or how to make one."""
+    try:
+        table = ctx.compare.win_rates(comparison)
+    except Exception:  # a broken evaluation folder must not cost the rest of the page
+        log.exception("reading the evaluations of %s", [run.id for run in comparison.runs])
+        return ["⚠️ The evaluations of these experiments could not be read (see the app log).",
+                gr.Dataframe(visible=False)]
+    if table.empty:
+        return ["No judged evaluation of these experiments yet: use **Evaluate against…** on an "
+                "experiment's page (against its base model or another experiment).", gr.Dataframe(visible=False)]
+    return [f"{len(table)} judged evaluation(s): both orders asked, a tie counts as half a win.",
+            gr.Dataframe(value=table, visible=True)]
 
 
 def _parallel(ctx, comparison, metric):

@@ -8,7 +8,7 @@ from studio.services.compare import CompareError, CompareService, parse_ids
 from studio.services.experiments import ExperimentService
 from studio.store import Store
 from studio.ui import compare_charts
-from tests.compare_runs import completed_run
+from tests.compare_runs import completed_evaluation, completed_run
 
 
 @pytest.fixture()
@@ -65,3 +65,24 @@ def test_bad_selections_are_refused_with_a_reason(setup):
         service.load([runs[0]["id"]])
     with pytest.raises(CompareError, match="no experiment with id 'nope'"):
         service.load([runs[0]["id"], "nope"])
+
+
+def test_stored_win_rates_of_the_compared_runs_show_against_what(setup, studio_home):
+    service, runs = setup
+    slow, fast, _mid = runs
+    assert service.win_rates(service.load([slow["id"], fast["id"]])).empty
+    completed_evaluation(service.store, studio_home, fast, "base", "base model tiny", ["win", "win", "tie", "loss"])
+    completed_evaluation(service.store, studio_home, fast, slow["id"], "slow", ["win"] * 3 + ["tie"])
+    service.store.evaluations.add({"experiment_id": slow["id"], "baseline": "base",
+                                             "baseline_name": "base model tiny", "judge_model": "judge",
+                                             "pid": 999_999_999})
+    table = service.win_rates(service.load([slow["id"], fast["id"]]))
+    assert table["experiment"].tolist() == ["slow", "fast", "fast"]
+    assert table.iloc[0]["status"] == "Failed" and table.iloc[0]["win rate"] != table.iloc[0]["win rate"]  # no rate
+    head_to_head = table[table["against"] == "slow (compared here)"].iloc[0]
+    assert (head_to_head["wins"], head_to_head["ties"], head_to_head["losses"]) == (3, 1, 0)
+    assert head_to_head["win rate"] == "87.5%"
+    base = table[(table["against"] == "base model tiny") & (table["experiment"] == "fast")].iloc[0]
+    assert base["win rate"] == "62.5%" and base["prompts"] == 4
+    low, high = base["95% CI"].rstrip("%").split("–")
+    assert 0 < float(low) < 62.5 < float(high) < 100

@@ -1,4 +1,5 @@
-"""End to end: tick three experiments in the list, press Compare, read their curves and the config diff.
+"""End to end: tick three experiments in the list, press Compare, read their curves, the config diff and
+the stored win rate of one against another.
 
 Three completed experiments (run folders as a finished run leaves them, differing only in the
 learning rate) are stored before the app starts. Screenshot: test-artifacts/screenshots/compare.png.
@@ -9,7 +10,7 @@ import re
 
 import pytest
 
-from tests.compare_runs import completed_run
+from tests.compare_runs import completed_evaluation, completed_run
 from tests.ui.browser_app import BROWSER_TEST, running_app, screenshot, screenshot_on_failure
 
 pytestmark = BROWSER_TEST
@@ -22,8 +23,9 @@ def app_url(tmp_path):
 
     home = tmp_path / "home"
     store = Store(home)
-    for name, lr, quality in (("lr-1e-4", 1e-4, 0.5), ("lr-3e-4", 3e-4, 2.0), ("lr-2e-4", 2e-4, 1.0)):
-        completed_run(store, home, name, lr, quality=quality)
+    rows = [completed_run(store, home, name, lr, quality=quality)
+            for name, lr, quality in (("lr-1e-4", 1e-4, 0.5), ("lr-3e-4", 3e-4, 2.0), ("lr-2e-4", 2e-4, 1.0))]
+    completed_evaluation(store, home, rows[1], rows[0]["id"], "lr-1e-4", ["win", "win", "win", "tie"])
     forget_database(home / "db.json")
     with running_app(home, tmp_path / "app.log", lambda _home: []) as url:
         yield url
@@ -51,6 +53,8 @@ def test_select_three_experiments_and_compare_them(page):
         for name in ("lr-1e-4", "lr-3e-4", "lr-2e-4"):  # one legend entry per run on the loss chart
             wait_for_text(page, "#compare-validation-loss", name)
         wait_for_text(page, "#compare-metrics", "lr-3e-4")
+        wait_for_text(page, "#compare-win-rates", "lr-1e-4 (compared here)")  # the stored judged evaluation
+        assert "87.5%" in page.locator("#compare-win-rates").inner_text()
         page.reload()  # the URL holds the comparison
         wait_for_text(page, "#compare-config", "training.learning_rate")
         screenshot(page, "compare", 800)
