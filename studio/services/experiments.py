@@ -93,8 +93,10 @@ class ExperimentService:
         return errors
 
     def create(self, config: ExperimentConfig | str | dict, project_id: str | None = None, *,
-               source_id: str | None = None, connection: str | None = None) -> dict:
-        """Store, write and queue a new experiment; returns its row."""
+               source_id: str | None = None, connection: str | None = None,
+               explanation: str | None = None) -> dict:
+        """Store, write and queue a new experiment; returns its row (``explanation``: why it was
+        suggested, e.g. by Ask KGM, shown on its page)."""
         config = self.validate(config)
         experiment_id = new_id()
         if not config.experiment_name.strip():
@@ -112,6 +114,7 @@ class ExperimentService:
             "connected_to": source_id,
             "connection": connection if source_id else None,
             "status": "Queued",
+            **({"explanation": explanation} if explanation else {}),
         })
         try:
             write_atomic(self.run_dir(experiment_id) / "config.yaml", dump_yaml(config))

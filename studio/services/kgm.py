@@ -1,9 +1,10 @@
 """Ask KGM for an experiment, and launch what it suggests as a linked experiment.
 
-``recommend`` (studio.services.recommend) only reads a config and a metrics list; this module
-feeds it one stored experiment (its config, its run folder's curves, its status and error) and
-turns the answer into a new queued experiment through the ExperimentService, so the new row is
-validated, written and queued exactly like one made in the New Experiment dialog.
+``recommend`` (studio.services.recommend) is pure; this module feeds it one stored experiment
+(its config, its run folder's curves, its status and error), the project's other runs, the
+model registry and the run's cost, and turns the answer into a new queued experiment through
+the ExperimentService, so the new row is validated, written and queued exactly like one made in
+the New Experiment dialog. The explanation, with its evidence, is stored on the new row.
 """
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ import yaml
 from studio.runner.run_folder_reader import METRICS_FILE, MetricsTail
 from studio.store.names import derived_name
 
+from .cost_evidence import cost_line
 from .failure_advice import is_model_load_failure
+from .history_evidence import load_history
 from .model_availability import first_loadable
 from .model_registry import RegistryError, choices_for, load_registry
 from .recommend import Recommendation, recommend
+from .registry_evidence import registry_options
 
 KGM_CONNECTION = "kgm"
 
@@ -30,8 +34,13 @@ def ask(experiments, experiment_id: str) -> Recommendation:
     alternative = None
     if row.get("status") == "Failed" and is_model_load_failure(row.get("error")):
         alternative = _loadable_model(experiments.home, config)
-    return recommend(config, metrics, status=row.get("status"), error=row.get("error"),
-                     alternative_model=alternative)
+    history, own_value = load_history(experiments, row)
+    recommendation = recommend(config, metrics, status=row.get("status"), error=row.get("error"),
+                               alternative_model=alternative, history=history, own_value=own_value,
+                               backbones=registry_options(experiments.home, config))
+    spent = experiments.resources(row)
+    return recommendation.with_evidence(cost_line(config, recommendation, spent.runtime_s, spent.gpus,
+                                                  spent.total_cost))
 
 
 def _loadable_model(home, config) -> str | None:
@@ -46,6 +55,14 @@ def _loadable_model(home, config) -> str | None:
 def overrides_yaml(recommendation: Recommendation) -> str:
     """The suggested changes as the YAML a user would type into the Advanced Configuration editor."""
     return yaml.safe_dump(recommendation.overrides, sort_keys=True, default_flow_style=False)
+
+
+def explanation_markdown(recommendation: Recommendation) -> str:
+    """The explanation and its evidence, as the dialog shows it and the new experiment keeps it."""
+    lines = [recommendation.explanation]
+    if recommendation.evidence:
+        lines += ["", "**Evidence**"] + [f"- {line}" for line in recommendation.evidence]
+    return "\n".join(lines)
 
 
 def as_state(recommendation: Recommendation) -> dict:
@@ -64,7 +81,9 @@ def proceed(experiments, experiment_id: str, recommendation: Recommendation | di
     row = experiments.store.experiments.require(experiment_id)
     config = recommendation.apply_to(experiments.config_of(row))
     config = config.model_copy(update={"experiment_name": derived_name(row.get("name") or experiment_id, "-kgm")})
-    return experiments.create(config, row.get("project_id"), source_id=experiment_id, connection=KGM_CONNECTION)
+    explanation = f"**{recommendation.title}**\n\n{explanation_markdown(recommendation)}"
+    return experiments.create(config, row.get("project_id"), source_id=experiment_id, connection=KGM_CONNECTION,
+                              explanation=explanation)
 
 
-__all__ = ["ask", "overrides_yaml", "as_state", "proceed", "KGM_CONNECTION"]
+__all__ = ["ask", "overrides_yaml", "explanation_markdown", "as_state", "proceed", "KGM_CONNECTION"]

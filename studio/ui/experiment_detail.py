@@ -80,6 +80,8 @@ def build(ctx, view) -> dict:
                     delete = gr.Button("Delete", size="sm", variant="stop", elem_id="action-delete")
     # Off-screen, never in the button row: a click on Download fills it and clicks it (one click).
     archive = gr.DownloadButton("archive", elem_id="archive-download", elem_classes=["offscreen"])
+    # Why the experiment exists, when Ask KGM suggested it (the explanation stored on its row).
+    suggested_by = gr.Markdown(visible=False, elem_id="experiment-explanation", elem_classes=["studio-note"])
     status_bar = gr.HTML(elem_id="status-bar")
     with gr.Accordion("Resources", open=False, elem_id="resources"):
         resources = gr.Markdown()
@@ -116,8 +118,8 @@ def build(ctx, view) -> dict:
                 confirm_no = gr.Button("Cancel")
     timer = gr.Timer(REFRESH_S, active=False)
 
-    live_outputs = [header, status_bar, resources, stop, resume, download_model, config, chart, chosen, train_log,
-                    system_log, predictions, gallery, connected, connected_ids, cache]
+    live_outputs = [header, suggested_by, status_bar, resources, stop, resume, download_model, config, chart, chosen,
+                    train_log, system_log, predictions, gallery, connected, connected_ids, cache]
 
     def refresh(exp_id, state, shown_metrics, full: bool):
         row = ctx.store.experiments.get(exp_id) if exp_id else None
@@ -140,7 +142,10 @@ def build(ctx, view) -> dict:
         chart_update = build_figure(state["records"], shown_metrics) if (new_records or full) else gr.skip()
         state["names"] = names
 
-        outputs = [_header(row), _status_html(ctx, row), _resources_md(ctx, row),
+        explanation = row.get("explanation") or ""
+        outputs = [_header(row), gr.update(visible=bool(explanation), value=explanation)
+                   if explanation != state.get("explanation") else gr.skip(),
+                   _status_html(ctx, row), _resources_md(ctx, row),
                    gr.update(visible=row.get("status") in ACTIVE),
                    gr.update(visible=ctx.experiments.can_resume(row)),
                    gr.update(visible=row.get("status") == "Completed"),
@@ -148,7 +153,7 @@ def build(ctx, view) -> dict:
                    ctx.experiments.resolved_config_yaml(row) if row.get("status") != state.get("status")
                    else gr.skip(),
                    chart_update, chosen_update]
-        state["status"] = row.get("status")
+        state["status"], state["explanation"] = row.get("status"), explanation
         for name in (TRAIN_LOG, SYSTEM_LOG):
             size = _size(run_dir / name)
             outputs.append(tail_log(run_dir / name, LOG_LINES) if size != state.get(name) else gr.skip())

@@ -9,6 +9,7 @@ from datetime import datetime
 import pandas as pd
 
 from studio.config.problem_types import LABELS
+from studio.services.run_duration import format_duration  # noqa: F401 (the pages import it from here)
 
 COLUMNS = ["Name", "Experiment ID", "Dataset", "Created", "Status", "Problem type", "Backbone",
            "Best metric", "Runtime"]
@@ -106,14 +107,3 @@ def format_time(value) -> str:
     except ValueError:
         return str(value)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"

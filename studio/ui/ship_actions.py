@@ -214,7 +214,8 @@ def _kgm_dialog(ctx, experiment_id_state, target) -> dict:
                 gr.update(interactive=False)
         changes = kgm.overrides_yaml(recommendation) if recommendation.launchable else \
             "# nothing to change in the settings: see the advice above"
-        return (gr.update(visible=True), f"#### {html.escape(recommendation.title)}", recommendation.explanation,
+        return (gr.update(visible=True), f"#### {html.escape(recommendation.title)}",
+                kgm.explanation_markdown(recommendation),
                 changes, "", kgm.as_state(recommendation) if recommendation.launchable else None,
                 gr.update(interactive=recommendation.launchable))
 
