@@ -24,6 +24,7 @@ class LiveRun:
     pids: frozenset[int] = frozenset()  # processes of the job seen last, for the OOM check
     hang_warned: bool = False
     hung_reason: str | None = None  # set when the runner killed it for a stale heartbeat
+    end_as: tuple[str, str] | None = None  # (status, stage) a requested stop ends with: a pruned trial
     final_changes: dict | None = None  # decided but not yet stored: retried on the next tick
 
     def is_this_attempt(self, status: dict) -> bool:

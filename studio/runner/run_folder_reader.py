@@ -17,7 +17,7 @@ FINAL_METRICS_FILE = "final_metrics.json"
 TRAIN_LOG = "train.log"
 SYSTEM_LOG = "system.log"
 
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped", "Pruned"})  # Pruned: stopped by its study
 ACTIVE_STATUSES = frozenset({"Starting", "Training", "Validation"})
 
 

@@ -77,6 +77,7 @@ class Supervisor:
         self._queue: deque[str] = deque()
         self._live: dict[str, LiveRun] = {}
         self._callbacks: list[ChangeCallback] = []
+        self._tick_hooks: list[Callable[[], None]] = []
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._halt = threading.Event()
@@ -107,6 +108,12 @@ class Supervisor:
         with self._lock:
             self._callbacks.append(callback)
 
+    def on_tick(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` on the watcher thread after each tick (the study driver reads its trials
+        there, so a study needs no thread of its own); it runs under the runner's lock."""
+        with self._lock:
+            self._tick_hooks.append(hook)
+
     # ------------------------------------------------------------------ requests
     def submit(self, experiment_id: str, resume: bool = False) -> None:
         """Put an experiment at the end of the queue; its run folder must hold config.yaml."""
@@ -126,9 +133,13 @@ class Supervisor:
             })
         self._wake.set()
 
-    def stop(self, experiment_id: str) -> None:
-        """Take a queued run off the queue, or end a running one (SIGTERM, then a forced kill)."""
+    def stop(self, experiment_id: str, end_as: tuple[str, str] | None = None) -> None:
+        """Take a queued run off the queue, or end a running one (SIGTERM, then a forced kill).
+
+        ``end_as`` (status, stage) replaces "Stopped" as its end: ("Pruned", why) from its study."""
         with self._lock:
+            if end_as and experiment_id in self._live:
+                self._live[experiment_id].end_as = end_as
             self._stop(experiment_id)
         self._wake.set()
 
@@ -224,6 +235,11 @@ class Supervisor:
             self._queue.popleft()
             if isinstance(started, LiveRun):
                 self._live[experiment_id] = started
+        for hook in list(self._tick_hooks):
+            try:
+                hook()
+            except Exception:  # a broken study must not stop the runner
+                log.exception("runner tick hook failed")
 
     def _poll(self, run: LiveRun) -> None:
         if run.final_changes is not None:
@@ -242,7 +258,7 @@ class Supervisor:
                 run.kill_at = None
             status = read_status(run.run_dir)
             self._mirror(run, status)
-            self._watch_heartbeat(run, status)
+            hang_watch.watch_heartbeat(run, status, self.hung_timeout_s(), self._update)
         else:
             self._finish(run, state.exit_code)
 
@@ -266,26 +282,6 @@ class Supervisor:
             run.last_write = time.time()
             if changed:
                 self._update(run.experiment_id, changed)
-
-    def _watch_heartbeat(self, run: LiveRun, status: dict | None) -> None:
-        """Warn about, then kill, a run whose engine stopped beating (SIGSTOP, a frozen node)."""
-        if run.stop_requested or run.hung_reason:
-            return
-        this_attempt = status if status and run.is_this_attempt(status) else {}
-        verdict = hang_watch.judge(this_attempt, run.started, time.time(), self.hung_timeout_s(), run.hang_warned)
-        if verdict.action == "kill":
-            run.hung_reason = verdict.message
-            append_system_log(run, f"{verdict.message}; killing the job")
-            run.executor.stop(run.job, force=True)  # SIGKILL also ends a stopped process
-            self._update(run.experiment_id, {"stage": "killed: not responding"})
-        elif verdict.action == "warn":
-            run.hang_warned = True
-            append_system_log(run, verdict.message)
-            run.mirrored["stage"] = None  # the engine's next stage replaces the warning
-            self._update(run.experiment_id, {"warning": verdict.message, "stage": verdict.message})
-        elif verdict.action == "clear":
-            run.hang_warned = False
-            self._update(run.experiment_id, {"warning": None})
 
     def _finish(self, run: LiveRun, exit_code: int | None, gone_reason: str | None = None) -> None:
         """Record the end of a run whose job is gone.

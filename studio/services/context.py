@@ -15,6 +15,8 @@ from .evaluations import EvaluationService
 from .experiment_list import ExperimentList
 from .experiments import ExperimentService
 from .model_registry import RegisteredModel, load_registry
+from .studies import StudyService
+from .study_driver import StudyDriver
 
 CURRENT_PROJECT_SETTING = "current_project_id"
 
@@ -46,6 +48,7 @@ class AppContext:
     deploy: object | None = None  # studio.services.deploy.DeploymentService once it exists
     evaluations: EvaluationService | None = None
     compare: CompareService | None = None
+    studies: StudyService | None = None
     demo: bool = False  # a public demo (--demo or a Space): the home page offers its one-click run
 
     def __post_init__(self):
@@ -53,6 +56,8 @@ class AppContext:
             self.evaluations = EvaluationService(self.store, Path(self.home))
         if self.compare is None:
             self.compare = CompareService(self.store, self.experiments, Path(self.home))
+        if self.studies is None:
+            self.studies = StudyService(self.store, self.experiments, Path(self.home))
 
     @classmethod
     def open(cls, home: Path, supervisor: Supervisor | None = None, start_runner: bool = True) -> "AppContext":
@@ -61,13 +66,15 @@ class AppContext:
         changes = ChangeFeed()
         supervisor.on_change(changes.bump)
         deploy = _deploy_service(store, home)
+        experiments = ExperimentService(store, supervisor, home)
+        studies = StudyService(store, experiments, Path(home))
+        supervisor.on_tick(StudyDriver(studies, supervisor).tick)  # studies advance on the watcher thread
         if start_runner:
             supervisor.start()
             if deploy is not None:
                 deploy.reattach()  # keep serving processes that outlived the last app run
-        return cls(home=Path(home), store=store, supervisor=supervisor,
-                   experiments=ExperimentService(store, supervisor, home), changes=changes,
-                   datasets=DatasetService(store, home), deploy=deploy)
+        return cls(home=Path(home), store=store, supervisor=supervisor, experiments=experiments, changes=changes,
+                   datasets=DatasetService(store, home), deploy=deploy, studies=studies)
 
     @cached_property
     def experiment_list(self) -> ExperimentList:

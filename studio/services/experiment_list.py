@@ -17,7 +17,7 @@ from studio.store import search_experiments, sort_experiments
 ACTIVE_STATUSES = ("Queued", "Starting", "Training", "Validation")
 ALL = "All"
 ACTIVE = "Queued or running"
-STATUS_FILTERS = [ALL, ACTIVE, "Completed", "Failed", "Stopped"]
+STATUS_FILTERS = [ALL, ACTIVE, "Completed", "Failed", "Stopped", "Pruned"]
 # label → (key, descending); best metric and runtime are sorted here, the rest by the store's sort.
 SORTS = {
     "Newest first": ("created", True),

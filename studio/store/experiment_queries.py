@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 # The order a user reads a run's life in: waiting, running, then finished states.
-STATUS_ORDER = ("Queued", "Starting", "Training", "Validation", "Completed", "Failed", "Stopped")
+STATUS_ORDER = ("Queued", "Starting", "Training", "Validation", "Completed", "Failed", "Stopped", "Pruned")
 _STATUS_RANK = {s.casefold(): i for i, s in enumerate(STATUS_ORDER)}
 
 SEARCH_FIELDS = ("name", "dataset_name", "dataset_id", "id")

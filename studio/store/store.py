@@ -1,4 +1,4 @@
-"""The Studio database: projects, datasets, experiments, deployments, settings, secrets."""
+"""The Studio database: projects, datasets, experiments, deployments, studies, settings, secrets."""
 from __future__ import annotations
 
 import threading
@@ -36,6 +36,7 @@ class Store:
         self.experiments = RecordRepo(db, "experiments", "experiment", default_project)
         self.deployments = RecordRepo(db, "deployments", "deployment", default_project)
         self.evaluations = RecordRepo(db, "evaluations", "evaluation", default_project)
+        self.studies = RecordRepo(db, "studies", "study", default_project)  # AutoML studies
         self.settings = SettingsRepo(db)
         self.secrets = SecretStore(self.home / SECRETS_FILE)
         self.projects.default()  # reads the file now, so corruption shows at open time

@@ -1,0 +1,177 @@
+"""AutoML studies: what a user may create, stop, resume and read; the trials run as experiments.
+
+A study is a row in the ``studies`` table (base config, settings, status, a summary) plus its
+optuna journal under ``STUDIO_HOME/studies/<id>/``. Its trials are ordinary experiments created
+through the ExperimentService (validated, stored, queued one way), connected to the study's
+source experiment. The StudyDriver advances every study on the runner's watcher thread; the
+methods here only write the study row, so a request never waits on a run.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.config import ConfigError, ExperimentConfig, overrides_yaml
+from studio.config.problem_types import DEFAULT_METRICS
+from studio.config.study import StudySettings, study_settings
+from studio.store.names import clean_name, derived_name
+from studio.store.records import new_id
+
+from .model_registry import load_registry
+from .study_space import default_direction, distributions, objective_metric, searched_labels
+from .study_storage import journal_path, open_study
+
+RUNNING, STOPPED, COMPLETED = "Running", "Stopped", "Completed"
+AUTOML_CONNECTION = "automl"
+
+
+class StudyError(ValueError):
+    """A study request that breaks a rule (stopping a finished study, resuming a spent one)."""
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    number: int
+    experiment_id: str | None
+    experiment_name: str
+    status: str
+    params: dict
+    value: float | None
+    runtime_s: float
+
+
+class StudyService:
+    def __init__(self, store, experiments, home: Path):
+        self.store = store
+        self.experiments = experiments
+        self.home = Path(home)
+
+    # ------------------------------------------------------------------ creating
+    def create(self, base: ExperimentConfig | str | dict, settings: dict | None = None, *,
+               project_id: str | None = None, source_id: str | None = None, name: str | None = None) -> dict:
+        """Validate the base experiment and the settings, store the study and its optuna journal."""
+        config = self.experiments.validate(base)
+        chosen = study_settings(settings)
+        errors = self._setting_errors(config, chosen)
+        if errors:
+            raise ConfigError(errors)
+        source = self.store.experiments.require(source_id) if source_id else None
+        objective = chosen.objective_metric or objective_metric(config)
+        direction = chosen.direction or default_direction(objective)
+        study_id = new_id()
+        title = clean_name(name or config.experiment_name or (source or {}).get("name") or f"study-{study_id[:6]}",
+                           "study", StudyError)
+        row = {"id": study_id, "name": title, "project_id": project_id or (source or {}).get("project_id"),
+               "source_id": source_id, "base_config": overrides_yaml(config.model_copy(update={"experiment_name": ""})),
+               "problem_type": config.problem_type, "settings": chosen.model_dump(mode="json"),
+               "objective": objective, "direction": direction, "status": RUNNING, "elapsed_s": 0.0,
+               "running_since": time.time(), "trials_done": 0, "trials_pruned": 0, "best_value": None,
+               "best_experiment_id": None, "error": None}
+        try:
+            open_study(study_id, self.home, chosen, direction, create=True)
+            return self.store.studies.add(row)
+        except BaseException:
+            shutil.rmtree(journal_path(study_id, self.home).parent, ignore_errors=True)
+            raise
+
+    def create_from_experiment(self, experiment_id: str, settings: dict | None = None) -> dict:
+        """A study over the settings of a finished experiment, its trials connected to it."""
+        row = self.store.experiments.require(experiment_id)
+        config = self.experiments.config_of(row)
+        return self.create(config.model_copy(update={"experiment_name": ""}), settings,
+                           project_id=row.get("project_id"), source_id=experiment_id,
+                           name=derived_name(row.get("name") or experiment_id, "-study"))
+
+    def _setting_errors(self, config: ExperimentConfig, chosen: StudySettings) -> list[str]:
+        errors = []
+        computed = config.prediction.metrics or DEFAULT_METRICS.get(config.problem_type) or []
+        if chosen.objective_metric and chosen.objective_metric not in ["loss", *computed]:
+            errors.append(f"objective_metric: this experiment computes {', '.join(['loss', *computed])}; "
+                          f"{chosen.objective_metric!r} is not one of them")
+        known = {model.id for model in load_registry(self.home)}
+        for backbone in chosen.search.backbones:
+            if backbone not in known:
+                errors.append(f"search.backbones: {backbone!r} is not in the model registry")
+        if not distributions(config, chosen.search):
+            errors.append("search: nothing to search; give at least one setting a range or a list of values")
+        return errors
+
+    # ------------------------------------------------------------------ run control
+    def stop(self, study_id: str) -> dict:
+        """No new trials; the driver stops the running ones on its next tick."""
+        row = self.require(study_id)
+        if row["status"] != RUNNING:
+            raise StudyError(f"study {row['name']!r} is {row['status']}; only a running study can be stopped")
+        return self.store.studies.update(study_id, status=STOPPED, elapsed_s=self.elapsed_s(row),
+                                         running_since=None, stop_trials=True)
+
+    def resume(self, study_id: str) -> dict:
+        row = self.require(study_id)
+        if row["status"] == RUNNING:
+            raise StudyError(f"study {row['name']!r} is already running")
+        settings = self.settings_of(row)
+        if settings.max_trials is not None and self._budget_used(row) >= settings.max_trials:
+            raise StudyError(f"study {row['name']!r} has run all its {settings.max_trials} trials; "
+                             "create a new study (or copy this one's settings) to search further")
+        if settings.time_limit_minutes is not None and self.elapsed_s(row) >= settings.time_limit_minutes * 60:
+            raise StudyError(f"study {row['name']!r} has used its {settings.time_limit_minutes:g}-minute time limit")
+        return self.store.studies.update(study_id, status=RUNNING, running_since=time.time(), error=None,
+                                         stop_trials=False, failures_in_a_row=0)
+
+    def _budget_used(self, row: dict) -> int:
+        return sum(1 for trial in self.optuna_study(row["id"]).get_trials(deepcopy=False)
+                   if trial.user_attrs.get("outcome") != "stopped")
+
+    # ------------------------------------------------------------------ reading
+    def get(self, study_id: str) -> dict | None:
+        return self.store.studies.get(study_id)
+
+    def require(self, study_id: str) -> dict:
+        row = self.store.studies.get(study_id)
+        if row is None:
+            raise StudyError(f"there is no study {study_id!r}")
+        return row
+
+    def list(self, project_id: str | None = None) -> list[dict]:
+        return self.store.studies.list(project_id)
+
+    def settings_of(self, row: dict) -> StudySettings:
+        return StudySettings.model_validate(row["settings"])
+
+    def base_config(self, row: dict) -> ExperimentConfig:
+        return self.experiments.config_of({"config": row["base_config"]})
+
+    def searched(self, row: dict) -> list[str]:
+        return searched_labels(self.base_config(row), self.settings_of(row).search)
+
+    def elapsed_s(self, row: dict) -> float:
+        since = row.get("running_since")
+        return float(row.get("elapsed_s") or 0.0) + (max(0.0, time.time() - since) if since else 0.0)
+
+    def optuna_study(self, study_id: str):
+        """A fresh read of the study's optuna journal (charts and tables; the driver keeps its own)."""
+        row = self.require(study_id)
+        return open_study(study_id, self.home, self.settings_of(row), row["direction"])
+
+    def trials(self, study_id: str) -> list[TrialRow]:
+        """Every trial, newest last, with its experiment's status and runtime."""
+        rows = []
+        for trial in self.optuna_study(study_id).get_trials(deepcopy=False):
+            experiment_id = trial.user_attrs.get("experiment_id")
+            experiment = self.store.experiments.get(experiment_id) if experiment_id else None
+            value = trial.value if trial.value is not None and math.isfinite(trial.value) else None
+            rows.append(TrialRow(trial.number, experiment_id, (experiment or {}).get("name", "(not created)"),
+                                 (experiment or {}).get("status") or trial.user_attrs.get("outcome") or trial.state.name,
+                                 dict(trial.params), value, self.experiments.runtime_s(experiment) if experiment else 0.0))
+        return rows
+
+    def best(self, study_id: str) -> TrialRow | None:
+        """The best completed trial (a pruned trial's value is a partial one, so it never wins)."""
+        completed = [t for t in self.trials(study_id) if t.status == "Completed" and t.value is not None]
+        if not completed:
+            return None
+        maximize = self.require(study_id)["direction"] == "maximize"
+        return (max if maximize else min)(completed, key=lambda t: t.value)

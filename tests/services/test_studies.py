@@ -1,0 +1,193 @@
+"""StudyService and StudyDriver on a real store, ExperimentService, runner queue and optuna journal.
+
+The runner thread is not started (nothing trains): a test ends a trial the way the runner does,
+by writing its metrics.jsonl and its row, and calls the driver's tick itself.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from studio.config import ConfigError
+from studio.runner.supervisor import Supervisor
+from studio.services.experiments import ExperimentService
+from studio.services.studies import StudyError, StudyService
+from studio.services.study_driver import StudyDriver
+from studio.services.study_storage import journal_path
+from studio.store import Store
+from studio.store.database import forget_database
+
+BASE = {"experiment_name": "base", "prediction": {"metrics": ["BLEU"]}}
+
+
+def _open(home):
+    store = Store(home)
+    experiments = ExperimentService(store, Supervisor(store, home, gpus=[]), home)
+    studies = StudyService(store, experiments, home)
+    return studies, StudyDriver(studies, experiments.supervisor)
+
+
+@pytest.fixture()
+def opened(studio_home):
+    yield _open(studio_home)
+    forget_database(studio_home / "db.json")
+
+
+@pytest.fixture()
+def base(opened):
+    studies, _ = opened
+    dataset = studies.store.datasets.add({"name": "toy", "rows": 10})
+    return {**BASE, "dataset": {"train_dataset_id": dataset["id"]}}
+
+
+def _trial_rows(studies, study_id):
+    return [studies.store.experiments.get(t.experiment_id) for t in studies.trials(study_id)]
+
+
+def _end(studies, row, status="Completed", bleu=None, validations=()):
+    """What the runner leaves when a trial's run ends: its metrics, final metrics and row."""
+    run_dir = studies.experiments.run_dir(row["id"])
+    with open(run_dir / "metrics.jsonl", "a") as handle:
+        for step, value in enumerate(validations, start=1):
+            handle.write(json.dumps({"step": step, "epoch": step / 4, "time": 0.0, "split": "validation",
+                                     "name": "BLEU", "value": value}) + "\n")
+    if row["id"] in studies.experiments.supervisor.queued_ids():
+        studies.experiments.supervisor.stop(row["id"])  # off the queue, as a finished run would be
+    final = {"BLEU": bleu, "loss": 1.0} if bleu is not None else None
+    return studies.store.experiments.update(row["id"], status=status, final_metrics=final)
+
+
+def test_a_study_defaults_to_the_first_metric_and_stores_its_journal(opened, base):
+    studies, _ = opened
+    study = studies.create(base)
+    assert (study["objective"], study["direction"], study["status"]) == ("BLEU", "maximize", "Running")
+    assert study["settings"]["max_trials"] == 8 and study["settings"]["pruner"] == "median"
+    assert journal_path(study["id"], studies.home).is_file()
+    assert "learning rate" in studies.searched(study) and "LoRA rank" in studies.searched(study)
+    assert studies.list() == [studies.get(study["id"])]
+
+
+@pytest.mark.parametrize("settings, named", [
+    ({"search": {"learning_rate": [0.001, 0.0001]}}, "search.learning_rate: give two numbers, low then high"),
+    ({"search": {"lora_dropout": [0.0, 1.5]}}, "search.lora_dropout: 1.5 is not a valid lora_dropout"),
+    ({"search": {"batch_size": [0, 8]}}, "search.batch_size: 0 is not a valid batch_size"),
+    ({"search": {"backbones": ["no/such-model"]}}, "search.backbones: 'no/such-model' is not in the model registry"),
+    ({"max_trials": None}, "max_trials: a study needs a budget"),
+    ({"concurrent_trials": 0}, "concurrent_trials: Input should be greater than or equal to 1"),
+    ({"objective_metric": "AUC"}, "objective_metric: this experiment computes loss, BLEU"),
+    ({"tirals": 3}, "tirals: unknown study setting"),
+    ({"search": {"learning_rate": [], "epochs": [], "lora_rank": [], "lora_dropout": [], "warmup_epochs": []}},
+     "search: nothing to search"),
+])
+def test_bad_settings_name_the_field_and_store_nothing(opened, base, settings, named):
+    studies, _ = opened
+    with pytest.raises(ConfigError) as raised:
+        studies.create(base, settings)
+    assert any(message.startswith(named) for message in raised.value.errors), raised.value.errors
+    assert studies.list() == [] and not (studies.home / "studies").exists() or \
+        not any((studies.home / "studies").iterdir())
+
+
+def test_the_driver_queues_trials_at_the_concurrency_and_completes_the_budget(opened, base):
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 3, "concurrent_trials": 2,
+                                  "search": {"learning_rate": [1e-5, 1e-3], "lora_rank": [4, 8]}})
+    driver.tick()
+    first = _trial_rows(studies, study["id"])
+    assert [r["status"] for r in first] == ["Queued", "Queued"]
+    assert [r["name"] for r in first] == ["base-trial-0", "base-trial-1"]
+    for row in first:
+        assert row["study_id"] == study["id"] and row["id"] in studies.experiments.supervisor.queued_ids()
+        config = studies.experiments.config_of(row)
+        assert 1e-5 <= config.training.learning_rate <= 1e-3 and config.training.lora_rank in (4, 8)
+    driver.tick()
+    assert len(studies.trials(study["id"])) == 2  # both still live: nothing more is asked for
+
+    _end(studies, first[0], bleu=10.0)
+    driver.tick()
+    assert len(studies.trials(study["id"])) == 3 and studies.get(study["id"])["trials_done"] == 1
+    _end(studies, first[1], bleu=30.0)
+    driver.tick()
+    assert len(studies.trials(study["id"])) == 3  # the budget is 3 trials
+    third = _trial_rows(studies, study["id"])[2]
+    _end(studies, third, bleu=20.0)
+    driver.tick()
+    row = studies.get(study["id"])
+    assert row["status"] == "Completed" and row["trials_done"] == 3
+    assert row["best_value"] == 30.0 and row["best_experiment_id"] == first[1]["id"]
+    assert studies.best(study["id"]).experiment_id == first[1]["id"]  # BLEU: higher is better
+    with pytest.raises(StudyError, match="has run all its 3 trials"):
+        studies.resume(study["id"])
+
+
+def test_a_trial_worse_than_the_median_is_pruned_and_labelled_pruned(opened, base):
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 3, "concurrent_trials": 1, "pruner_startup_trials": 1})
+    driver.tick()
+    good = _trial_rows(studies, study["id"])[0]
+    _end(studies, good, bleu=30.0, validations=[10.0, 20.0, 30.0])
+    driver.tick()
+    bad = _trial_rows(studies, study["id"])[1]
+    studies.experiments.supervisor.stop(bad["id"])  # it "starts": off the queue
+    studies.store.experiments.update(bad["id"], status="Training")
+    _end(studies, bad, status="Training", validations=[1.0])  # its first validation, far below the median
+    driver.tick()
+    assert studies.optuna_study(study["id"]).trials[1].user_attrs["pruned_at"] == 1
+    # The runner ends it as Pruned (tests/runner/test_study_real_engine.py); one that ended while the
+    # app was down reads Stopped, which the driver relabels.
+    studies.store.experiments.update(bad["id"], status="Stopped")
+    driver.tick()
+    trials = studies.trials(study["id"])
+    assert studies.store.experiments.get(bad["id"])["status"] == "Pruned"
+    assert trials[1].status == "Pruned" and trials[1].value == 1.0  # its last intermediate value
+    assert studies.get(study["id"])["trials_pruned"] == 1
+    assert studies.best(study["id"]).experiment_id == good["id"]  # a pruned trial never wins
+
+
+def test_a_new_app_on_the_same_home_continues_the_study(studio_home, base):
+    studies, driver = _open(studio_home)
+    study = studies.create(base, {"max_trials": 4, "concurrent_trials": 2})
+    driver.tick()
+    first = _trial_rows(studies, study["id"])
+    _end(studies, first[0], bleu=5.0)
+    forget_database(studio_home / "db.json")  # the app restarts
+
+    studies, driver = _open(studio_home)
+    driver.tick()
+    trials = studies.trials(study["id"])
+    assert [t.number for t in trials] == [0, 1, 2] and trials[0].value == 5.0
+    assert trials[1].experiment_id == first[1]["id"]  # the live trial is the same experiment, reattached
+    params = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(params)) == 3  # the reseeded sampler does not propose the first trials again
+    forget_database(studio_home / "db.json")
+
+
+def test_stop_study_stops_its_trials_and_resume_queues_new_ones(opened, base):
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 4, "concurrent_trials": 2})
+    driver.tick()
+    studies.stop(study["id"])
+    with pytest.raises(StudyError, match="only a running study can be stopped"):
+        studies.stop(study["id"])
+    driver.tick()
+    assert [r["status"] for r in _trial_rows(studies, study["id"])] == ["Stopped", "Stopped"]
+    driver.tick()
+    assert len(studies.trials(study["id"])) == 2  # a stopped study asks for nothing
+    studies.resume(study["id"])
+    driver.tick()
+    statuses = [r["status"] for r in _trial_rows(studies, study["id"])]
+    # Stopped trials do not use the budget: two new ones run.
+    assert statuses == ["Stopped", "Stopped", "Queued", "Queued"]
+
+
+def test_three_failed_trials_in_a_row_stop_the_study_with_the_reason(opened, base):
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 10, "concurrent_trials": 3})
+    driver.tick()
+    for row in _trial_rows(studies, study["id"]):
+        studies.experiments.supervisor.stop(row["id"])
+        studies.store.experiments.update(row["id"], status="Failed", error="out of memory")
+    driver.tick()
+    row = studies.get(study["id"])
+    assert row["status"] == "Stopped" and "3 trials in a row failed; the last one: out of memory" in row["error"]
