@@ -191,3 +191,15 @@ def test_three_failed_trials_in_a_row_stop_the_study_with_the_reason(opened, bas
     driver.tick()
     row = studies.get(study["id"])
     assert row["status"] == "Stopped" and "3 trials in a row failed; the last one: out of memory" in row["error"]
+
+
+def test_ask_kgm_on_a_pruned_trial_says_it_was_pruned(opened, base):
+    from studio.services import kgm
+
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 1, "concurrent_trials": 1})
+    driver.tick()
+    trial = _trial_rows(studies, study["id"])[0]
+    _end(studies, trial, status="Pruned", validations=[3.0])
+    advice = kgm.ask(studies.experiments, trial["id"])
+    assert any("pruned by its AutoML study" in line for line in advice.evidence)
