@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,8 @@ def find_model_folder(path: str | Path) -> Path:
     or its ``checkpoint`` folder, the merged model inside (else the adapter).
     """
     folder = Path(path).expanduser().resolve()
+    if not folder.is_dir() and _HUB_ID.fullmatch(str(path)):
+        folder = _hub_snapshot(str(path))  # a run's base model named by its Hub id
     if not folder.is_dir():
         raise ModelLoadError(f"--model {path}: no such folder")
     for candidate in (folder, folder / "model", folder / "adapter",
@@ -79,6 +82,24 @@ def find_model_folder(path: str | Path) -> Path:
     raise ModelLoadError(f"--model {path}: neither a model (config.json) nor a peft adapter (adapter_config.json) "
                          "folder, nor a run folder (or its checkpoint folder) holding checkpoint/model or "
                          "checkpoint/adapter")
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "*.jinja"]
+
+
+def _hub_snapshot(repo_id: str) -> Path:
+    """The local snapshot of a Hub model (from the cache, else downloaded; HF_HUB_OFFLINE=1 forbids that)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=_HUB_FILES))
+    except LocalEntryNotFoundError:
+        raise ModelLoadError(f"--model {repo_id}: not in the Hugging Face cache, and the Hub cannot be "
+                             "reached (offline)") from None
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        raise ModelLoadError(f"--model {repo_id}: not a local folder, and the Hub did not give it: {exc}") from None
 
 
 def run_folder_of(model_dir: Path) -> Path | None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import queue
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -108,3 +111,55 @@ def _server_message(exc) -> str:
     error = body.get("error") if isinstance(body.get("error"), dict) else body
     message = (error or {}).get("message") or exc.message
     return f"{message} (HTTP {exc.status_code})"
+
+
+@dataclass
+class Answer:
+    """One side's reply so far, side by side: its text, whether it has ended, and why it failed."""
+
+    text: str = ""
+    done: bool = False
+    error: str | None = None
+
+
+def stream_side_by_side(requests: list[dict]) -> Iterator[list[Answer]]:
+    """Stream several chat_stream(**request) replies at once; yield every side's Answer whenever one grows.
+
+    Each side streams in its own thread, so a slow model does not hold back the other; a side that
+    fails carries its error (ChatRefused / ChatUnreachable text) while the others go on. Closing the
+    generator (the user pressed Stop) makes every side stop at its next piece.
+    """
+    answers = [Answer() for _ in requests]
+    updates: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def pump(index: int, request: dict) -> None:
+        try:
+            for piece in chat_stream(**request):
+                if stop.is_set():
+                    break
+                updates.put((index, piece, None))
+        except ChatRefused as exc:
+            updates.put((index, None, f"the model refused this message: {exc}"))
+        except ChatUnreachable as exc:
+            updates.put((index, None, f"the model server did not answer ({exc})"))
+        except Exception as exc:  # the other side goes on; this one says what broke
+            updates.put((index, None, f"{type(exc).__name__}: {exc}"))
+        updates.put((index, None, None))
+
+    threads = [threading.Thread(target=pump, args=(i, r), daemon=True, name=f"side-by-side-{i}")
+               for i, r in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    try:
+        while not all(answer.done for answer in answers):
+            index, piece, error = updates.get()
+            if piece is not None:
+                answers[index].text += piece
+            elif error is not None:
+                answers[index].error = error
+            else:
+                answers[index].done = True
+            yield [Answer(a.text, a.done, a.error) for a in answers]
+    finally:
+        stop.set()

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from studio import paths
-from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
+from studio.config.problem_types import CHAT_TYPES, DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.run_folder_reader import read_status
 from studio.serve.generation_defaults import from_run_folder
 from studio.serve.model_loading import ModelLoadError, find_model_folder
@@ -35,6 +35,7 @@ from .chat import chat_stream  # noqa: F401  (the UI imports the chat helper fro
 
 STARTING, READY, STOPPED, FAILED = "Starting", "Ready", "Stopped", "Failed"
 LIVE_STATUSES = (STARTING, READY)
+MAX_CHAT_SERVERS = 2  # side by side; one model at a time otherwise
 GONE_AFTER_RESTART = "the serving process ended while Studio was not running"
 
 
@@ -90,7 +91,8 @@ class DeploymentService:
             if row["status"] in LIVE_STATUSES and serve_process.is_our_server(row["pid"], row["port"]):
                 return row
             model_dir = Path(row["model_path"])
-            if not model_dir.exists():
+            # A base model may be a Hub id, which studio.serve resolves (the cache, else a download).
+            if not model_dir.exists() and not (row.get("base_model") and not model_dir.is_absolute()):
                 raise DeployError(f"the model folder {model_dir} is gone (was the experiment deleted?); "
                                   "delete this deployment")
             port = serve_process.free_port(self.host)
@@ -211,24 +213,55 @@ class DeploymentService:
         Only one such chat server runs at a time: starting one for another run stops the
         previous one, so chatting with many runs never piles up models in GPU memory.
         """
+        return self.ensure_ephemeral_servers([(experiment_id, False)], timeout)[0]
+
+    def ensure_ephemeral_servers(self, targets: list[tuple[str, bool]], timeout: float = 180.0) -> list[str]:
+        """Chat servers for (experiment_id, base_model) targets, started together; their base URLs in order.
+
+        ``base_model`` serves the run's ``llm_backbone`` instead of its trained model (side by side
+        with the run). Every chat server not asked for is stopped first, so at most
+        MAX_CHAT_SERVERS models are held in memory for chat.
+        """
+        targets = list(dict.fromkeys((experiment_id, bool(base)) for experiment_id, base in targets))
+        if not 1 <= len(targets) <= MAX_CHAT_SERVERS:
+            raise DeployError(f"chat with 1 to {MAX_CHAT_SERVERS} models at a time")
         with self._lock:
-            current = None
+            models = {target: self._chat_model(*target) for target in targets}  # refuse before stopping anything
+            current: dict[tuple[str, bool], dict] = {}
             for row in self.store.deployments.find(ephemeral=True):
-                if row["experiment_id"] == experiment_id and self.refresh(row["id"])["status"] in LIVE_STATUSES:
-                    current = row
+                target = (row["experiment_id"], bool(row.get("base_model")))
+                if target in models and target not in current and \
+                        self.refresh(row["id"])["status"] in LIVE_STATUSES:
+                    current[target] = row
                 else:
                     self._drop_ephemeral(row)
-            if current is None:
-                model_dir, config = self._deployable_model(experiment_id)
-                name = f"chat-{experiment_id}"
-                current = self.store.deployments.add({
-                    "name": name, "experiment_id": experiment_id, "served_name": _served_name(name),
-                    "model_path": str(model_dir), "problem_type": config.get("problem_type"),
-                    "status": STOPPED, "pid": None, "port": None, "host": self.host, "base_url": None,
-                    "gpu": None, "gpu_requested": None, "auth": False, "api_key_masked": None, "error": None,
-                    "ephemeral": True, "updated": _now()})
-                self.start(current["id"])
-        return self.wait_ready(current["id"], timeout)["base_url"]
+            for target in targets:
+                if target not in current:
+                    current[target] = self._start_chat_server(*target, *models[target])
+        return [self.wait_ready(current[target]["id"], timeout)["base_url"] for target in targets]
+
+    def _chat_model(self, experiment_id: str, base_model: bool) -> tuple[str, dict]:
+        """What a chat server for the target serves: the run's model folder, or its base model."""
+        model_dir, config = self._deployable_model(experiment_id)
+        if not base_model:
+            return str(model_dir), config
+        if config.get("problem_type") not in CHAT_TYPES:
+            raise DeployError(f"experiment {experiment_id}: only Causal LM and preference-tuned runs have a base "
+                              "model to chat with")
+        backbone = str(config.get("llm_backbone") or "").strip()
+        if not backbone:
+            raise DeployError(f"experiment {experiment_id}: its config names no llm_backbone")
+        return backbone, config
+
+    def _start_chat_server(self, experiment_id: str, base_model: bool, model_path: str, config: dict) -> dict:
+        name = f"chat-{'base-' if base_model else ''}{experiment_id}"
+        row = self.store.deployments.add({
+            "name": name, "experiment_id": experiment_id, "served_name": _served_name(name),
+            "model_path": model_path, "problem_type": config.get("problem_type"), "base_model": base_model,
+            "status": STOPPED, "pid": None, "port": None, "host": self.host, "base_url": None,
+            "gpu": None, "gpu_requested": None, "auth": False, "api_key_masked": None, "error": None,
+            "ephemeral": True, "updated": _now()})
+        return self.start(row["id"])
 
     def stop_ephemeral_servers(self, experiment_id: str | None = None) -> None:
         """Stop the chat server of one run (or all of them) and free its memory."""

@@ -12,106 +12,34 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.config.problem_types import DEPLOYABLE_TYPES
-from studio.services.chat import (
-    IMAGE_AND_TEXT, IMAGE_ONLY, TEXT, ChatRefused, ChatUnreachable, chat_stream, classify, image_part, input_kind,
-    is_classifier,
+from studio.services.chat import IMAGE_AND_TEXT, IMAGE_ONLY, TEXT, ChatRefused, ChatUnreachable, chat_stream, classify
+from studio.services.chat_sources import (  # noqa: F401  (source_value and the kinds: the page's address API)
+    DEPLOYMENT, EXPERIMENT, chat_sources, connect, source_profile, source_value,
 )
-from studio.services.deploy import LIVE_STATUSES, READY, DeployError
+from studio.services.deploy import LIVE_STATUSES, DeployError
+from studio.ui import chat_side_by_side
+from studio.ui.chat_messages import plain_messages
 
 REFRESH_S = 5.0
-DEPLOYMENT, EXPERIMENT = "deployment", "experiment"
 PLACEHOLDERS = {TEXT: "Message", IMAGE_ONLY: "Attach an image to classify with the paperclip, then Send",
                 IMAGE_AND_TEXT: "Attach an image with the paperclip and ask about it"}
 
 
-def source_value(kind: str, record_id: str) -> str:
-    return f"{kind}:{record_id}"
-
-
-def chat_sources(ctx, project_id: str) -> list[tuple[str, str]]:
-    """Ready deployments of the project, then its Completed experiments that can be served."""
-    choices = [(f"Deployment · {row.get('name')}", source_value(DEPLOYMENT, row["id"]))
-               for row in ctx.deploy.list() if row.get("status") == READY and row.get("project_id") == project_id]
-    choices += [(f"Experiment · {row.get('name') or row['id']} (starts a chat server)",
-                 source_value(EXPERIMENT, row["id"]))
-                for row in ctx.store.experiments.list(project_id)
-                if row.get("status") == "Completed" and row.get("problem_type") in DEPLOYABLE_TYPES]
-    return choices
-
-
-def plain_messages(history: list[dict], system_prompt: str | None) -> list[dict]:
-    """Chatbot messages as OpenAI chat messages: text, and the user's images as base64 image parts.
-
-    Chatbot content comes as a string, or a list of strings, ``{"type": "text"}`` /
-    ``{"type": "file"}`` parts and ``{"path": ...}`` file dicts.
-    """
-    messages = [{"role": "system", "content": system_prompt.strip()}] if (system_prompt or "").strip() else []
-    for message in history or []:
-        role = message.get("role")
-        if role not in ("user", "assistant"):
-            continue
-        texts, images = [], []
-        content = message.get("content")
-        for part in content if isinstance(content, list) else [content]:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, dict) and part.get("type", "text") == "text" and "text" in part:
-                texts.append(str(part["text"]))
-            elif isinstance(part, dict) and role == "user" and _file_path(part):
-                images.append(image_part(_file_path(part)))
-        text = "".join(texts)
-        if images:
-            messages.append({"role": role, "content": images + ([{"type": "text", "text": text}] if text else [])})
-        elif texts:
-            messages.append({"role": role, "content": text})
-    return messages
-
-
-def _file_path(part: dict) -> str | None:
-    file = part.get("file") if part.get("type") == "file" else part
-    return file.get("path") if isinstance(file, dict) else None
-
-
-def source_profile(ctx, source: str | None) -> dict:
-    """What the chosen source reads ("kind"), whether it classifies, and its run's generation defaults."""
-    kind, _, record_id = (source or "").partition(":")
-    row = None
-    if kind == DEPLOYMENT:
-        deployment = ctx.store.deployments.get(record_id) or {}
-        row = ctx.store.experiments.get(deployment.get("experiment_id") or "") or \
-            {"id": deployment.get("experiment_id"), "problem_type": deployment.get("problem_type")}
-    elif kind == EXPERIMENT:
-        row = ctx.store.experiments.get(record_id)
-    if not row or not row.get("id"):
-        return {"kind": TEXT, "classifier": False, "defaults": {}}
-    return {"kind": input_kind(row.get("problem_type")), "classifier": is_classifier(row.get("problem_type")),
-            "defaults": ctx.deploy.generation_defaults(row["id"])}
-
-
-def connect(ctx, source: str) -> dict:
-    """base_url / model / api_key for a chosen source; starts a chat server for an experiment.
-
-    Raises DeployError with a message for the page (not Ready, not Completed, server died).
-    """
-    kind, _, record_id = (source or "").partition(":")
-    if kind == DEPLOYMENT:
-        row = ctx.deploy.get(record_id)
-        if row.get("status") != READY:
-            raise DeployError(f"deployment {row.get('name')} is {row.get('status')}, not Ready"
-                              + (f": {row['error']}" if row.get("error") else "")
-                              + ". Start it on the Deployments page.")
-        return ctx.deploy.connection(record_id)
-    if kind == EXPERIMENT:
-        return {"base_url": ctx.deploy.ensure_ephemeral_server(record_id), "model": None, "api_key": None}
-    raise DeployError("choose a deployment or an experiment to chat with")
-
-
 def build(ctx, view) -> dict:
-    gr.Markdown("# Chat\nTry a deployment, or a completed experiment directly.")
+    gr.Markdown("# Chat\nTry a deployment, or a completed experiment directly; **Side by side** sends one prompt "
+                "to two models.")
     if ctx.deploy is None:
         gr.Markdown("⚠ The deployment service is not available in this installation.")
         return {}
+    with gr.Tabs(elem_id="chat-mode"):
+        with gr.Tab("One model", id="one", elem_id="chat-one-model"):
+            parts = _build_one_model(ctx, view)
+        with gr.Tab("Side by side", id="side-by-side", elem_id="chat-side-by-side"):
+            chat_side_by_side.build(ctx, view)
+    return parts
+
+
+def _build_one_model(ctx, view) -> dict:
     with gr.Row(equal_height=True, elem_classes=["toolbar"]):
         source = gr.Dropdown(label="Chat with", choices=[], scale=3, elem_id="chat-source")
         reload = gr.Button("↻ Refresh list", size="sm", scale=0, min_width=130, elem_id="chat-reload")

@@ -44,6 +44,26 @@ def test_a_run_folder_or_its_checkpoint_folder_resolves_to_the_merged_model(tmp_
         find_model_folder(tmp_path)
 
 
+def test_a_hub_id_resolves_to_its_cached_snapshot_and_an_uncached_one_is_named(tmp_path, tiny_llama_dir):
+    """A run's base model is often a Hub id: studio.serve takes it from the Hugging Face cache (offline here)."""
+    import os
+    import subprocess
+    import sys
+
+    snapshot = tmp_path / "hub" / "models--tiny-org--tiny-llama" / "snapshots" / "0"
+    shutil.copytree(tiny_llama_dir, snapshot)
+    (tmp_path / "hub" / "models--tiny-org--tiny-llama" / "refs").mkdir()
+    (tmp_path / "hub" / "models--tiny-org--tiny-llama" / "refs" / "main").write_text("0")
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    code = "import sys; from studio.serve.model_loading import find_model_folder as f; print(f(sys.argv[1]))"
+    found = subprocess.run([sys.executable, "-c", code, "tiny-org/tiny-llama"], env=env, capture_output=True,
+                           text=True, check=True, timeout=120)
+    assert found.stdout.strip() == str(snapshot.resolve())
+    missing = subprocess.run([sys.executable, "-c", code, "tiny-org/absent"], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert "--model tiny-org/absent: not in the Hugging Face cache" in missing.stderr
+
+
 def test_the_runs_prediction_settings_become_the_defaults(tmp_path):
     run = run_folder(tmp_path)
     defaults = from_run_folder(run)
