@@ -13,6 +13,7 @@ from studio.datasets import DatasetError
 from studio.paths import studio_home
 from studio.services.context import AppContext
 from studio.services.demo import DemoError, demo_requested, seed_demo
+from studio.services.limits import apply_demo_defaults
 from studio.store import StoreError
 from studio.store.home_lock import HomeLock
 from studio.ui.app import build_app, css, head, legacy_routes
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     if demo_requested(args.demo):
         ctx.demo = True
         try:
+            apply_demo_defaults(ctx.store)  # once per store: an operator's later changes stay
             seed_demo(ctx.store, home)
         except (DemoError, DatasetError, StoreError, OSError) as exc:  # the app still starts, unseeded
             print(f"Demo seeding stopped: {exc}")

@@ -44,6 +44,11 @@ HUNG_RUN_TIMEOUT_MINUTES = RunnerSetting(
     "A run whose heartbeat is older than this is failed as hung and its processes are killed; "
     "a warning shows on the run at half this time; 0 turns the check off.", minimum=0)
 
+MAX_RUN_MINUTES = RunnerSetting(
+    "max_run_minutes", "Max run time (minutes)", 0.0,
+    "A run still going after this many minutes is stopped, with the limit named as its reason; "
+    "0 = no limit. A public demo sets one so that no visitor holds the machine.", minimum=0)
+
 # The warning comes at this fraction of the timeout, so a user can look before the kill.
 HUNG_WARNING_FRACTION = 0.5
 

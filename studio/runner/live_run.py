@@ -25,6 +25,7 @@ class LiveRun:
     hang_warned: bool = False
     hung_reason: str | None = None  # set when the runner killed it for a stale heartbeat
     end_as: tuple[str, str] | None = None  # (status, stage) a requested stop ends with: a pruned trial
+    stop_reason: str | None = None  # the error a stop by the runner ends with (the maximum run time)
     final_changes: dict | None = None  # decided but not yet stored: retried on the next tick
 
     def is_this_attempt(self, status: dict) -> bool:

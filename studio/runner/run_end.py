@@ -36,7 +36,7 @@ def decide_end(run: LiveRun, exit_code: int | None, gone_reason: str | None) -> 
                        error=storage_reason(status.get("error"), run.run_dir))
     elif run.stop_requested:
         status_after, stage = run.end_as or (STOPPED, "stopped by the user")
-        changes.update(status=status_after, stage=stage, error=None)
+        changes.update(status=status_after, stage=stage, error=run.stop_reason)
     else:
         tail = _tail(run)
         summary, _ = failure_reason(run.run_dir, _death_headline(run, exit_code, gone_reason, tail), tail)

@@ -25,7 +25,7 @@ from studio import paths
 from studio.config.runner_settings import HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS
 from studio.store import NotFoundError
 
-from . import hang_watch
+from . import hang_watch, time_limit
 from .errors import RunError
 from .executors import Executor, Job, chosen_executor, make_executor
 from .gpu_inventory import detect_gpus
@@ -259,6 +259,7 @@ class Supervisor:
             status = read_status(run.run_dir)
             self._mirror(run, status)
             hang_watch.watch_heartbeat(run, status, self.hung_timeout_s(), self._update)
+            time_limit.enforce(run, self.store.settings, self._stop)
         else:
             self._finish(run, state.exit_code)
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 
+from studio.config.limits import ALLOW_DEPLOY, ALLOW_PUSH, MAX_EPOCHS, MAX_UPLOAD_MB
 from studio.config.runner_settings import (EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS,
-                                           RAY_ADDRESS, RunnerSetting)
+                                           MAX_RUN_MINUTES, RAY_ADDRESS, RunnerSetting)
 from studio.store import StoreError
 from studio.store.names import character_problem
 
@@ -24,11 +25,19 @@ JUDGE_KEY_NOTES = {
 def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: str | None = None, remove_hf_token: bool = False,
                   judge_url: str | None = None, judge_key: str | None = None,
                   remove_judge_key: bool = False, executor: str | None = None,
-                  ray_address: str | None = None) -> str:
-    """Store the Settings page's values; returns the message to show, raises ``StoreError`` naming the field."""
+                  ray_address: str | None = None, limits: dict | None = None) -> str:
+    """Store the Settings page's values; returns the message to show, raises ``StoreError`` naming the field.
+
+    ``limits`` maps the keys of MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS (numbers; empty = the
+    default) and ALLOW_PUSH, ALLOW_DEPLOY (booleans) to their new values; keys left out stay as they are.
+    """
     price = _price(price)
+    limits = limits or {}
     runner_values = {MAX_CONCURRENT_RUNS: _runner_number(MAX_CONCURRENT_RUNS, max_concurrent, whole=True),
                      HUNG_RUN_TIMEOUT_MINUTES: _runner_number(HUNG_RUN_TIMEOUT_MINUTES, hung_timeout, whole=False)}
+    runner_values.update({setting: _runner_number(setting, limits[setting.key], whole=False)
+                          for setting in (MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS) if setting.key in limits})
+    switches = {switch.key: bool(limits[switch.key]) for switch in (ALLOW_PUSH, ALLOW_DEPLOY) if switch.key in limits}
     judge_url = _judge_url(judge_url)
     executor = _executor(executor)
     ray_address = _http_url(RAY_ADDRESS.label, ray_address)
@@ -42,6 +51,8 @@ def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: 
             store.settings.delete(setting.key)
         else:
             store.settings.set(setting.key, value)
+    for key, value in switches.items():
+        store.settings.set(key, value)
     for setting, value in ((EXECUTOR, executor), (RAY_ADDRESS, ray_address)):
         if value:
             store.settings.set(setting.key, value)

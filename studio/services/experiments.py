@@ -18,6 +18,8 @@ from studio import paths
 from studio.atomic_io import write_atomic
 from studio.datasets import DatasetError, load_profile
 from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml, parse_overrides
+from studio.config.loading import merge
+from studio.config.presets import DRAFT_PRESETS
 from studio.config.downloads import DOWNLOAD_LINK_TTL_S, DOWNLOAD_LINK_TTL_SETTING
 from studio.runner.run_folder_reader import TERMINAL_STATUSES, has_resume_checkpoint, read_status
 from studio.store.names import character_problem, derived_name
@@ -147,12 +149,13 @@ class ExperimentService:
             return {}
         return {key: suggested[key] for key in SUGGESTED_KEYS if suggested.get(key)}
 
-    def draft_for_dataset(self, dataset_id: str, llm_backbone: str | None = None) -> str:
+    def draft_for_dataset(self, dataset_id: str, llm_backbone: str | None = None, preset: str | None = None) -> str:
         """Overrides YAML for a new experiment on a dataset: it, and the columns its profile suggests.
 
-        ``llm_backbone`` is kept only when the model registry offers it (a link cannot pick any folder).
+        ``llm_backbone`` is kept only when the model registry offers it (a link cannot pick any folder);
+        ``preset`` names starting settings in ``studio.config.presets`` (an unknown name adds none).
         """
-        data: dict = {"dataset": {"train_dataset_id": dataset_id}}
+        data: dict = merge(DRAFT_PRESETS.get(preset or "", {}), {"dataset": {"train_dataset_id": dataset_id}})
         if llm_backbone and llm_backbone in {m.id for m in load_registry(self.home)}:
             data["llm_backbone"] = llm_backbone
         suggested = self.dataset_suggestions(dataset_id)

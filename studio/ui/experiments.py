@@ -145,7 +145,7 @@ def build(ctx, view) -> dict:
                                           f"## Copy of {source['name']}")
         elif params.get("new"):
             dataset_id = params.get("dataset")
-            text = ctx.experiments.draft_for_dataset(dataset_id, params.get("model")) if dataset_id and \
+            text = ctx.experiments.draft_for_dataset(dataset_id, params.get("model"), params.get("preset")) if dataset_id and \
                 ctx.store.datasets.get(dataset_id) else ""
             opened = dialog["open_values"](text)
         return opened

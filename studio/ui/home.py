@@ -6,6 +6,7 @@ from collections import Counter
 
 import gradio as gr
 
+from studio.config.presets import TRY_IT
 from studio.services.demo import try_it_target
 from studio.services.disk_space import low_disk_warning
 from studio.ui.deployments import deployments_url
@@ -63,7 +64,7 @@ def demo_start_url(ctx) -> str:
         return ""
     project_id, dataset_id, model = found
     ctx.set_current_project(project_id)  # the experiment lands beside its dataset
-    return new_experiment_url(dataset_id, model)
+    return new_experiment_url(dataset_id, model, TRY_IT)
 
 
 def _cards(ctx) -> str:

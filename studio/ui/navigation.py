@@ -22,8 +22,8 @@ def compare_url(experiment_ids: list[str]) -> str:
     return view_url("compare", ids=",".join(experiment_ids))
 
 
-def new_experiment_url(dataset_id: str, model: str | None = None) -> str:
-    return view_url("experiments", new=1, dataset=dataset_id, model=model)
+def new_experiment_url(dataset_id: str, model: str | None = None, preset: str | None = None) -> str:
+    return view_url("experiments", new=1, dataset=dataset_id, model=model, preset=preset)
 
 
 def copy_experiment_url(experiment_id: str) -> str:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.config.runner_settings import EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS, RAY_ADDRESS
+from studio.config.limits import ALLOW_DEPLOY, ALLOW_PUSH, MAX_EPOCHS, MAX_UPLOAD_MB
+from studio.config.runner_settings import (EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS,
+                                           MAX_RUN_MINUTES, RAY_ADDRESS)
 from studio.services.app_settings import PRICE_LABEL, save_settings
 from studio.services.experiments import PRICE_SETTING
 from studio.services.judge_endpoint import JUDGE_KEY_SECRET, JUDGE_URL_SETTING
@@ -22,6 +24,17 @@ def build(ctx, view) -> dict:
                                info=MAX_CONCURRENT_RUNS.help)
         hung_timeout = gr.Number(label=HUNG_RUN_TIMEOUT_MINUTES.label, elem_id="setting-hung-timeout",
                                  info=HUNG_RUN_TIMEOUT_MINUTES.help)
+    gr.Markdown("### Limits\nWhat a public demo (or a shared Studio) allows; a demo starts with tight ones.")
+    with gr.Row():
+        numbers = {setting.key: gr.Number(label=setting.label, info=setting.help,
+                                          elem_id=f"setting-{setting.key.replace('_', '-')}")
+                   for setting in (MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS)}
+    with gr.Row():
+        switches = {switch.key: gr.Checkbox(label=switch.label, info=switch.help,
+                                            elem_id=f"setting-{switch.key.replace('_', '-')}")
+                    for switch in (ALLOW_PUSH, ALLOW_DEPLOY)}
+    limit_keys = list(numbers) + list(switches)
+    limit_boxes = list(numbers.values()) + list(switches.values())
     with gr.Row():
         executor = gr.Dropdown(label=EXECUTOR.label, choices=list(EXECUTORS), elem_id="setting-executor",
                                info=EXECUTOR.help)
@@ -52,23 +65,27 @@ def build(ctx, view) -> dict:
                 gr.update(value="", placeholder=secret_hint(HF_TOKEN_SECRET)),
                 ctx.store.settings.get(JUDGE_URL_SETTING, ""),
                 gr.update(value="", placeholder=secret_hint(JUDGE_KEY_SECRET)), False, False,
-                ctx.store.settings.get(EXECUTOR.key, EXECUTOR.default), ctx.store.settings.get(RAY_ADDRESS.key, ""))
+                ctx.store.settings.get(EXECUTOR.key, EXECUTOR.default), ctx.store.settings.get(RAY_ADDRESS.key, ""),
+                *(MAX_RUN_MINUTES.value(ctx.store.settings), ctx.store.settings.get(MAX_UPLOAD_MB.key),
+                  ctx.store.settings.get(MAX_EPOCHS.key), ALLOW_PUSH.value(ctx.store.settings),
+                  ALLOW_DEPLOY.value(ctx.store.settings)))
 
     def on_save(price_value, concurrent_value, hung_value, token, remove_token, url, key, remove_key,
-                executor_value, ray_address_value):
+                executor_value, ray_address_value, *limit_values):
         try:
             note = save_settings(ctx.store, price=price_value, max_concurrent=concurrent_value,
                                  hung_timeout=hung_value, hf_token=token, remove_hf_token=remove_token,
                                  judge_url=url, judge_key=key, remove_judge_key=remove_key,
-                                 executor=executor_value, ray_address=ray_address_value)
+                                 executor=executor_value, ray_address=ray_address_value,
+                                 limits=dict(zip(limit_keys, limit_values)))
         except StoreError as exc:
-            return (f"⚠ {exc}",) + tuple(gr.skip() for _ in range(10))
+            return (f"⚠ {exc}",) + tuple(gr.skip() for _ in outputs)
         return (note,) + values()
 
     outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge, executor,
-               ray_address]
+               ray_address] + limit_boxes
     view.load(values, None, outputs)
     save.click(on_save, [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key, clear_judge,
-                         executor, ray_address],
+                         executor, ray_address] + limit_boxes,
                [message] + outputs)
     return {"save": save}

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from studio.config import parse_overrides
+from studio.config.presets import DRAFT_PRESETS, TRY_IT
 from studio.services.context import AppContext
 from studio.services.demo import TINY_MODELS, demo_requested, seed_demo
 from studio.services.model_registry import load_registry
@@ -83,10 +84,16 @@ def test_the_home_button_opens_new_experiment_on_the_demo_dataset_and_tiny_model
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         tiny = str(studio_home / "models" / "tiny-llama")
         assert params == {"view": "experiments", "new": "1", "dataset": seeded["datasets"]["demo_instructions"],
-                          "model": tiny}
+                          "model": tiny, "preset": TRY_IT}
         assert ctx.current_project()["id"] == seeded["project_id"]
-        draft = parse_overrides(ctx.experiments.draft_for_dataset(params["dataset"], params["model"]))
+        text = ctx.experiments.draft_for_dataset(params["dataset"], params["model"], params["preset"])
+        draft = parse_overrides(text)
         assert draft["llm_backbone"] == tiny
+        # The quick settings come from the preset in studio/config, and the result is a valid experiment.
+        config = ctx.experiments.validate(text)
+        for section, values in DRAFT_PRESETS[TRY_IT].items():
+            assert {key: getattr(getattr(config, section), key) for key in values} == values
+        assert "training" not in parse_overrides(ctx.experiments.draft_for_dataset(params["dataset"], tiny, "nope"))
         assert draft["dataset"]["train_dataset_id"] == params["dataset"]
         assert draft.get("problem_type", "text_causal_language_modeling") == "text_causal_language_modeling"
         # A link cannot make the dialog pick a folder the registry does not offer.
