@@ -209,6 +209,13 @@ class ExperimentService:
         row = self.store.experiments.get(experiment_id) if experiment_id else None
         return row is not None and row.get("status") not in TERMINAL_STATUSES
 
+    def is_family_live(self, experiment_id: str | None) -> bool:
+        """Whether this experiment or one connected to it (a rerun, a copy, an AutoML trial) is
+        queued or running: its page shows all of them, so it has something that can change."""
+        if not experiment_id or self.store.experiments.get(experiment_id) is None:
+            return False
+        return any(r.get("status") not in TERMINAL_STATUSES for r in self.connected(experiment_id))
+
     def run_dir(self, experiment_id: str) -> Path:
         return paths.run_dir(experiment_id, self.home)
 

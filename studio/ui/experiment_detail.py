@@ -231,7 +231,7 @@ def build(ctx, view) -> dict:
         evaluation["load"], evaluation["inputs"], evaluation["outputs"]).then(
         picker["load"], picker["inputs"], picker["outputs"])
     view.demo.load(None, None, None, js=ACTION_MENU_JS)
-    live = lambda params: ctx.experiments.is_live(params.get("id"))  # noqa: E731
+    live = lambda params: ctx.experiments.is_family_live(params.get("id"))  # noqa: E731
     view.poll(timer, tick, [experiment_id, cache, chosen], live_outputs, live=live)
     view.poll(ship["timer"], ship["tick"], ship["tick_inputs"], ship["tick_outputs"], live=live)
     chosen.input(on_metrics, [cache, chosen], [chart])
@@ -240,6 +240,7 @@ def build(ctx, view) -> dict:
         None, [target], None, js=NAVIGATE_JS)
     stop.click(on_stop, [experiment_id], None)
     view.rearm(resume.click(on_resume, [experiment_id], None))
+    view.rearm(ship["dialogs"]["automl"]["launched"])  # its trials show under Connected experiments
     delete.click(lambda: gr.update(visible=True), None, [confirm])
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
     confirm_yes.click(on_delete, [experiment_id], [confirm, target]).then(None, [target], None, js=NAVIGATE_JS)

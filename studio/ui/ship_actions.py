@@ -221,16 +221,19 @@ def _kgm_dialog(ctx, experiment_id_state, target) -> dict:
 
     def on_proceed(experiment_id, state):
         if not state:
-            return gr.skip(), "⚠ Ask again: there is no recommendation to launch."
+            return gr.skip(), "⚠ Ask again: there is no recommendation to launch.", gr.skip()
         try:
             created = kgm.proceed(ctx.experiments, experiment_id, state)
         except ConfigError as exc:
-            return gr.skip(), "⚠ The suggested experiment is not valid:\n" + "\n".join(f"- {e}" for e in exc.errors)
+            return gr.skip(), "⚠ The suggested experiment is not valid:\n" + "\n".join(
+                f"- {e}" for e in exc.errors), gr.skip()
         except Exception as exc:  # runner/store errors carry their own reason
-            return gr.skip(), f"⚠ Could not launch it: {exc}"
-        return experiment_url(created["id"]), f"Launched **{html.escape(created['name'])}**."
+            return gr.skip(), f"⚠ Could not launch it: {exc}", gr.skip()
+        # The new experiment opens in this same view, so the dialog must close itself.
+        return experiment_url(created["id"]), f"Launched **{html.escape(created['name'])}**.", \
+            gr.update(visible=False)
 
-    go.click(on_proceed, [experiment_id_state, suggestion], [target, message]).then(
+    go.click(on_proceed, [experiment_id_state, suggestion], [target, message, dialog]).then(
         None, [target], None, js=NAVIGATE_JS)
     close.click(lambda: gr.update(visible=False), None, [dialog])
     return {"dialog": dialog, "open": on_open,
@@ -276,9 +279,10 @@ def _automl_dialog(ctx, experiment_id_state) -> dict:
         return gr.update(visible=False), ""
 
     # once: clicks while the launch is being processed are dropped, not queued behind it.
-    go.click(on_launch, [experiment_id_state, count], [dialog, message], trigger_mode="once")
+    launched = go.click(on_launch, [experiment_id_state, count], [dialog, message], trigger_mode="once")
     close.click(lambda: gr.update(visible=False), None, [dialog])
-    return {"dialog": dialog, "open": on_open, "open_outputs": [dialog, about, count, message, go]}
+    return {"dialog": dialog, "open": on_open, "open_outputs": [dialog, about, count, message, go],
+            "launched": launched}
 
 
 __all__ = ["build_ship_actions", "action_state"]

@@ -68,7 +68,6 @@ def shot(page, name: str) -> None:
     screenshot(page, f"actions-{name}", settle_ms=500)
 
 
-@pytest.mark.skip(reason="fails on the one-page ?view= navigation landed late this session; to be fixed next session (see closing note)")
 def test_offline_model_check_actions_menu_download_automl_and_kgm(page, app):
     with screenshot_on_failure(page, "actions-failure"):
         _new_experiment_checks_the_model(page, app)

@@ -286,3 +286,16 @@ def test_a_preference_run_charts_its_reward_margin_first():
 
     reported = ["Reward accuracy", "Reward margin", "Chosen logp", "Rejected logp"]
     assert default_choice(reported, DEFAULT_METRICS[DPO]) == ["Reward margin"]
+
+
+def test_a_finished_run_stays_live_while_a_connected_run_is_queued(ctx):
+    """Its page lists the connected runs' statuses, so its timer must run until they end too."""
+    dataset = ctx.store.datasets.add({"name": "d"})
+    source = ctx.experiments.create({"experiment_name": "base", "dataset": {"train_dataset_id": dataset["id"]}})
+    ctx.store.experiments.update(source["id"], status="Completed")
+    assert not ctx.experiments.is_family_live(source["id"])
+    copy = ctx.experiments.rerun(source["id"])  # queued
+    assert ctx.experiments.is_family_live(source["id"]) and not ctx.experiments.is_live(source["id"])
+    ctx.store.experiments.update(copy["id"], status="Stopped")
+    assert not ctx.experiments.is_family_live(source["id"])
+    assert not ctx.experiments.is_family_live("missing")

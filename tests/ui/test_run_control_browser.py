@@ -75,7 +75,6 @@ def shot(page, name: str) -> None:
     screenshot(page, f"control-{name}", settle_ms=500)
 
 
-@pytest.mark.skip(reason="fails on the one-page ?view= navigation landed late this session; to be fixed next session (see closing note)")
 def test_stop_resume_refresh_and_kgm_on_a_long_run(page, app):
     with screenshot_on_failure(page, "control-failure"):
         _flow(page, app["home"], app["experiment"]["id"])
@@ -113,7 +112,10 @@ def _flow(page, home: Path, experiment_id: str) -> None:
     page.wait_for_function("document.querySelectorAll('#metrics-chart .scatterlayer .trace').length >= 1")
     page.get_by_role("tab", name="Configuration").click()
     page.wait_for_selector("#resolved-config:has-text('padding_side')")
-    page.wait_for_selector("#resolved-config:has-text('epochs: 20')")
+    # CodeMirror draws only the lines in the window: scroll down until the training section is drawn.
+    page.wait_for_function("() => { window.scrollBy(0, 300); return document.querySelector("
+                           "'#resolved-config .cm-content')?.innerText.includes('epochs: 20'); }")
+    page.evaluate("window.scrollTo(0, 0)")
     page.get_by_role("tab", name="Training logs").click()
     page.wait_for_function("document.querySelector('#train-log textarea')?.value.includes('stopped by request')")
     shot(page, "03-after-reload")
