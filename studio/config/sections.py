@@ -13,9 +13,13 @@ from .data_bounds import MAX_NUM_CLASSES
 from .fields import setting
 from .problem_types import (
     CAUSAL_LM, CHAT_TYPES, DPO, GENERATION_TYPES, IMAGE_CLASSIFICATION, IMAGE_TYPES,
-    LLM_JUDGE, NUM_CLASSES_TYPES, PROBLEM_TYPES, TEXT_INPUT_TYPES,
+    LLM_JUDGE, LOSS_FUNCTIONS, NUM_CLASSES_TYPES, PROBLEM_TYPES, TEXT_INPUT_TYPES,
 )
 from .templates import DEFAULT_JUDGE_PROMPT_TEMPLATE
+
+# Every loss of every type: the dialog narrows them to the chosen type's (LOSS_FUNCTIONS), the
+# validator refuses another type's loss by name.
+ALL_LOSS_CHOICES = [None, *dict.fromkeys(name for names in LOSS_FUNCTIONS.values() for name in names)]
 
 GENERATION = sorted(GENERATION_TYPES)
 LORA_MODES = {"architecture.training_mode": ["lora", "qlora"]}
@@ -171,7 +175,9 @@ class TrainingSettings(Section):
         "", "Comma-separated module names to adapt; empty = all linear layers except the head.",
         label="LoRA target modules", dialog=True, show_when=LORA_MODES)
     loss_function: Optional[str] = setting(
-        None, "Override the problem type's default loss (null = default).", label="Loss function")
+        None, "Override the problem type's default loss (null = default, the first listed). Preference tuning: "
+        "DPOLoss (sigmoid), IPOLoss, HingeLoss, SimPOLoss (reference-free, length-normalised), ORPOLoss "
+        "(reference-free, with the SFT term).", label="Loss function", dialog=True, choices=ALL_LOSS_CHOICES)
     image_augmentation_pipeline: Optional[Literal["low", "medium", "high"]] = setting(
         None, "null: none; low: flip; medium: flip, affine, random erasing; high: random resized crop, "
         "flip, affine, colour jitter, random erasing.", label="Image augmentation",

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from studio.config import ConfigError, ExperimentConfig, field_meta, from_dict, iter_fields, parse_overrides
-from studio.config.problem_types import METRICS
+from studio.config.problem_types import LOSS_FUNCTIONS, METRICS
 from studio.config.yaml_input import dump_yaml_text
 from studio.runner.gpu_inventory import detect_gpus
 
@@ -29,6 +29,7 @@ OPTIONAL_COLUMN_FIELDS = ("dataset.system_column",)  # offered with a "(none)" c
 MULTI_COLUMN_FIELD = "dataset.output_column"  # several columns are concatenated
 BACKBONE_FIELD = "llm_backbone"
 METRICS_FIELD = "prediction.metrics"
+LOSS_FIELD = "training.loss_function"
 PROBLEM_TYPE_FIELD = "problem_type"
 
 
@@ -328,8 +329,17 @@ def metric_choices(data: dict) -> list[str]:
     return list(METRICS.get(problem_type, [])) if isinstance(problem_type, str) else []
 
 
-def drop_foreign_metrics(data: dict) -> dict:
-    """After a problem-type change, keep only the metrics the new type offers."""
+def loss_choices(data: dict) -> list[str]:
+    """The loss dropdown's values for the chosen type: "(none)" (its default, the first) and its losses."""
+    problem_type = get_value(data, PROBLEM_TYPE_FIELD, field_by_path(PROBLEM_TYPE_FIELD).default)
+    return [NULL_CHOICE] + (list(LOSS_FUNCTIONS.get(problem_type, [])) if isinstance(problem_type, str) else [])
+
+
+def drop_foreign_choices(data: dict) -> dict:
+    """After a problem-type change, keep only the metrics and the loss the new type offers."""
+    loss = get_value(data, LOSS_FIELD)
+    if isinstance(loss, str) and loss not in loss_choices(data):
+        data = set_value(data, LOSS_FIELD, None, None)
     chosen = get_value(data, METRICS_FIELD)
     if not chosen or not isinstance(chosen, list):
         return data

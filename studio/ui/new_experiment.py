@@ -100,6 +100,9 @@ def build(ctx) -> dict:
                 allowed = update["choices"] = form.metric_choices(data)
                 defaults = ", ".join(DEFAULT_METRICS.get(problem_type, []))
                 info += f" Empty = {defaults}." if defaults else ""
+            elif field.path == form.LOSS_FIELD:
+                allowed = update["choices"] = form.loss_choices(data)
+                info += f" (none) = {allowed[1]}." if len(allowed) > 1 else ""
             elif field.path == NUM_CLASSES_FIELD and update["visible"]:
                 hint = num_classes_hint(ctx.home, form.get_value(data, "dataset.train_dataset_id"),
                                         form.get_value(data, "dataset.output_column", field_output_default),
@@ -119,7 +122,8 @@ def build(ctx) -> dict:
                     update["choices"] = [(form.NULL_CHOICE, "")] + list(update["choices"])
             elif field.path == JUDGE_MODEL_FIELD and update["visible"] and not judge_configured(ctx.store):
                 info = f"⚠ {NO_JUDGE_WARNING} {info}"
-            if (with_values or field.path == form.METRICS_FIELD) and form.showable(field, raw, allowed):
+            if (with_values or field.path in (form.METRICS_FIELD, form.LOSS_FIELD)) and \
+                    form.showable(field, raw, allowed):
                 update["value"] = form.to_widget(field, raw)
             if field.path in wrong:
                 info = f"⚠ {wrong[field.path]}. {info}"
@@ -182,11 +186,11 @@ def build(ctx) -> dict:
         # A wrong value typed in the YAML stays there (listed, its field marked) until its own field
         # is edited: writing the other fields' widget values must not silently replace it.
         keep = set(form.errors_by_field(schema_errors(previous))) - {edited}
-        data = form.drop_foreign_metrics(form.apply_form(previous, list(values), keep))
+        data = form.drop_foreign_choices(form.apply_form(previous, list(values), keep))
         dataset_id = form.get_value(data, "dataset.train_dataset_id")
         chosen = dataset_id and dataset_id != form.get_value(previous, "dataset.train_dataset_id")
         if chosen:  # a dataset was just picked: its profile's guesses fill the columns (and problem type)
-            data = form.drop_foreign_metrics(form.apply_suggestions(
+            data = form.drop_foreign_choices(form.apply_suggestions(
                 data, ctx.experiments.dataset_suggestions(dataset_id), dataset_columns(ctx.store, dataset_id)))
         fitted = fit_backbone(data)
         text = form.dump_overrides(fitted)

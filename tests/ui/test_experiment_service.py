@@ -102,7 +102,7 @@ def test_form_visibility_follows_schema_metadata():
     assert not form.visible(judge, {}) and form.visible(judge, {"prediction": {"metrics": ["LLM-as-a-Judge"]}})
     assert not form.visible(image, {}) and form.visible(image, {"problem_type": "image_classification"})
     assert form.metric_choices({"problem_type": "object_detection"}) == ["mAP", "mAP@50", "mAP@75", "mAR"]
-    assert form.drop_foreign_metrics({"problem_type": "image_classification",
+    assert form.drop_foreign_choices({"problem_type": "image_classification",
                                       "prediction": {"metrics": ["BLEU", "AUC"]}}) == \
         {"problem_type": "image_classification", "prediction": {"metrics": ["AUC"]}}
 

@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from studio.config import from_dict
-from studio.config.problem_types import (CAUSAL_LM, CLASSIFICATION_LM, DPO, IMAGE_CLASSIFICATION, METRICS,
-                                         MULTIMODAL, OBJECT_DETECTION, PROBLEM_TYPES)
+from studio.config.problem_types import (CAUSAL_LM, CLASSIFICATION_LM, DPO, IMAGE_CLASSIFICATION, LOSS_FUNCTIONS,
+                                         METRICS, MULTIMODAL, OBJECT_DETECTION, PROBLEM_TYPES)
 from studio.datasets import import_dataset
 from studio.runner.supervisor import Supervisor
 from studio.services.context import ChangeFeed
@@ -61,12 +61,18 @@ def test_dialog_shows_exactly_the_fields_of_each_problem_type(problem_type):
                                                                   OBJECT_DETECTION))
     assert ("prediction.llm_judge_prompt_template" in shown) is False  # only once LLM-as-a-Judge is chosen
     assert form.metric_choices({"problem_type": problem_type}) == METRICS[problem_type]
+    assert "training.loss_function" in shown
+    assert form.loss_choices({"problem_type": problem_type}) == [form.NULL_CHOICE] + LOSS_FUNCTIONS[problem_type]
 
 
-def test_switching_type_keeps_only_metrics_the_new_type_offers():
-    data = {"problem_type": OBJECT_DETECTION, "prediction": {"metrics": ["Accuracy", "mAP"]}}
-    assert form.drop_foreign_metrics(data)["prediction"]["metrics"] == ["mAP"]
-    assert "prediction" not in form.drop_foreign_metrics({"problem_type": OBJECT_DETECTION,
+def test_switching_type_keeps_only_the_metrics_and_loss_the_new_type_offers():
+    data = {"problem_type": OBJECT_DETECTION, "prediction": {"metrics": ["Accuracy", "mAP"]},
+            "training": {"loss_function": "DPOLoss"}}
+    assert form.drop_foreign_choices(data)["prediction"]["metrics"] == ["mAP"]
+    assert "training" not in form.drop_foreign_choices(data)
+    kept = {"problem_type": DPO, "training": {"loss_function": "SimPOLoss"}}
+    assert form.drop_foreign_choices(kept) == kept
+    assert "prediction" not in form.drop_foreign_choices({"problem_type": OBJECT_DETECTION,
                                                           "prediction": {"metrics": ["BLEU"]}})
 
 
