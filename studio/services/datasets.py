@@ -14,6 +14,8 @@ from studio.config.data_bounds import ImportLimits
 from studio.datasets import (DatasetError, delete_dataset, experiments_using, import_dataset, load_profile,
                              preview)
 
+from .limits import max_upload_bytes, upload_problem
+
 
 # The demo dataset an empty project offers one click away (instructions → answers, Causal LM).
 DEMO_DATASET = Path(__file__).resolve().parents[2] / "assets" / "data" / "demo_instructions.csv"
@@ -24,7 +26,11 @@ class DatasetService:
     def __init__(self, store, home: Path, limits: ImportLimits | None = None):
         self.store = store
         self.home = Path(home)
-        self.limits = limits or ImportLimits()
+        self._limits = limits  # None: the defaults, with the upload size from Settings
+
+    @property
+    def limits(self) -> ImportLimits:
+        return self._limits or ImportLimits(max_upload_bytes=max_upload_bytes(self.store))
 
     def list(self, project_id: str) -> list[dict]:
         return self.store.datasets.list(project_id)
@@ -35,6 +41,10 @@ class DatasetService:
     def import_upload(self, path: str | Path, filename: str, name: str | None, project_id: str) -> dict:
         """Import an uploaded file; its name (without extension) names the dataset when ``name`` is blank."""
         name = (name or "").strip() or Path(filename).stem
+        if self._limits is None:  # checked before a byte is read, with the Settings entry named
+            problem = upload_problem(self.store, filename, _size(path))
+            if problem:
+                raise DatasetError(problem)
         return import_dataset(self.store, Path(path), filename, name, project_id, limits=self.limits)
 
     def import_demo(self, project_id: str) -> dict:
@@ -56,6 +66,13 @@ class DatasetService:
     def show(self, dataset_id: str, rows: int) -> tuple[pd.DataFrame, dict]:
         """The first ``rows`` rows shortened for display, and the profile (DatasetError if unreadable)."""
         return preview(dataset_id, rows, self.home), load_profile(dataset_id, self.home)
+
+
+def _size(path: str | Path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0  # the importer says the file is missing
 
 
 __all__ = ["DatasetError", "DatasetService"]

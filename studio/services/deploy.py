@@ -31,6 +31,7 @@ from studio.serve.model_loading import ModelLoadError, find_model_folder
 from studio.store.names import character_problem, clean_name, derived_name, fold_name
 
 from . import deploy_snippets, serve_process
+from .limits import action_refusal
 from .chat import chat_stream  # noqa: F401  (the UI imports the chat helper from here)
 
 STARTING, READY, STOPPED, FAILED = "Starting", "Ready", "Stopped", "Failed"
@@ -63,6 +64,7 @@ class DeploymentService:
     def create(self, experiment_id: str, name: str | None = None, api_key: str | None = None,
                gpu: str | int | None = None, start: bool = True) -> dict:
         """Register a deployment of a Completed run and (by default) start serving it."""
+        self._refuse_when_turned_off()
         model_dir, config = self._deployable_model(experiment_id)
         if (name or "").strip():
             name = clean_name(name, "deployment", DeployError)
@@ -88,6 +90,8 @@ class DeploymentService:
     def start(self, deployment_id: str) -> dict:
         with self._lock:
             row = self.store.deployments.require(deployment_id)
+            if not row.get("ephemeral"):  # the Chat page's own servers are not deployments
+                self._refuse_when_turned_off()
             if row["status"] in LIVE_STATUSES and serve_process.is_our_server(row["pid"], row["port"]):
                 return row
             model_dir = Path(row["model_path"])
@@ -276,6 +280,11 @@ class DeploymentService:
         shutil.rmtree(self._folder(row["id"]), ignore_errors=True)
 
     # ------------------------------------------------------------------ internals
+    def _refuse_when_turned_off(self) -> None:
+        refusal = action_refusal(self.store, "deploy")
+        if refusal:
+            raise DeployError(refusal)
+
     def _deployable_model(self, experiment_id: str) -> tuple[Path, dict]:
         run = paths.run_dir(experiment_id, self.home)
         status = (read_status(run) or {}).get("status")

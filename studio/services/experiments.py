@@ -27,6 +27,7 @@ from studio.store.records import new_id
 
 from .archive import build_archive
 from .downloads import ExpiringDownloads
+from .limits import epochs_problem
 from .model_registry import load_registry
 from .text_rules import experiment_name_errors, refuse_unstorable_text
 
@@ -68,6 +69,7 @@ class ExperimentService:
             except ConfigError as exc:
                 raise ConfigError(errors + exc.errors) from None
         errors += self._data_file_errors(config)
+        errors += [problem for problem in [epochs_problem(self.store, config.training.epochs)] if problem]
         for path, dataset_id in (("dataset.train_dataset_id", config.dataset.train_dataset_id),
                                  ("dataset.validation_dataset_id", config.dataset.validation_dataset_id)):
             if dataset_id and self.store.datasets.get(dataset_id) is None:

@@ -11,6 +11,7 @@ from typing import Callable
 
 from studio import paths
 
+from .limits import action_refusal
 from .push_worker import PushError
 from .serve_process import PROJECT_ROOT
 
@@ -26,6 +27,9 @@ def push_experiment(store, experiment_id: str, repo_id: str, token: str | None =
     The token comes from ``token``, else the "hf_token" secret, else env HF_TOKEN. It reaches
     the worker through its environment only and is scrubbed from every message.
     """
+    refusal = action_refusal(store, "push")
+    if refusal:
+        raise PushError(refusal)
     if what not in ("merged", "adapter"):
         raise PushError(f"what={what!r}: choose 'merged' or 'adapter'")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):

@@ -16,6 +16,7 @@ from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.gpu_inventory import detect_gpus
 from studio.services.chat import is_classifier
 from studio.services.deploy import LIVE_STATUSES
+from studio.services.limits import action_refusal
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, view_url
 
@@ -65,6 +66,13 @@ def create_deployment(ctx, experiment_id: str, name: str | None = None, api_key:
         row = ctx.store.deployments.update(row["id"], project_id=experiment["project_id"])
     ctx.changes.bump()
     return row
+
+
+def turned_off_updates(ctx) -> list:
+    """New deployment and Start disabled, with the reason beside them, while Settings turn Deploy off."""
+    refusal = action_refusal(ctx.store, "deploy")
+    return [gr.update(interactive=not refusal), gr.update(interactive=not refusal),
+            gr.update(visible=bool(refusal), value=f"<span class='studio-muted'>{html.escape(refusal or '')}</span>")]
 
 
 def table_frame(ctx, rows: list[dict]) -> pd.DataFrame:
@@ -125,6 +133,7 @@ def build(ctx, view) -> dict:
     with gr.Row(equal_height=True, elem_classes=["toolbar"]):
         new_button = gr.Button("New deployment", variant="primary", scale=0, min_width=200,
                                elem_id="new-deployment")
+        turned_off_note = gr.HTML(visible=False, elem_id="deploy-turned-off")
     empty_note = gr.Markdown(elem_id="deployments-empty")
     table = gr.Dataframe(interactive=False, wrap=True, elem_id="deployments-table", show_label=False,
                          headers=COLUMNS, elem_classes=["experiments-table"])
@@ -280,6 +289,7 @@ def build(ctx, view) -> dict:
     dialog_outputs = [dialog, experiment, reasons, name, api_key, dialog_message, not_deployable, create]
 
     view.load(on_load, None, [selected] + list_outputs + detail_outputs + dialog_outputs, params=True)
+    view.load(lambda: turned_off_updates(ctx), None, [new_button, start, turned_off_note])
     view.on_project_change(lambda: [None] + draw_all(None), None, [selected] + list_outputs + detail_outputs)
     # Polls only while a deployment of the project is starting or serving (its status can change).
     view.poll(timer, tick, [seen, selected], list_outputs + detail_outputs,

@@ -20,7 +20,8 @@ once when the view is shown instead of at the first tick::
     view.load(on_load, ...).then(ship["refresh_by_id"], [experiment_id], ship["timer_outputs"])
 
 Visibility: Deploy, Push and AutoML for Completed runs (Deploy disabled with the reason for
-problem types that cannot be served, i.e. object detection); Ask KGM for any finished run
+problem types that cannot be served, i.e. object detection, or when Settings turn Deploy off;
+Push hidden when Settings turn it off, its reason in the same note); Ask KGM for any finished run
 (Completed, Failed, Stopped: a failed run is where advice helps most).
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ from studio.runner.gpu_inventory import detect_gpus
 from studio.runner.run_folder_reader import TERMINAL_STATUSES
 from studio.services import automl_runs, kgm
 from studio.services.automl import objective_metric, searched_settings
+from studio.services.limits import action_refusal
 from studio.services.push import HF_TOKEN_SECRET, PushError, push_experiment
 from studio.ui.deployments import AUTO_GPU, create_deployment, deployments_url
 from studio.ui.navigation import NAVIGATE_JS, experiment_url
@@ -44,21 +46,29 @@ DEFAULT_TRIALS = 4
 
 
 # ---------------------------------------------------------------------- visibility by status
-def action_state(row: dict | None) -> dict:
-    """Which actions an experiment row allows: {"deploy", "deployable", "reason", "push", "kgm", "automl"}."""
+def action_state(row: dict | None, turned_off: dict | None = None) -> dict:
+    """Which actions an experiment row allows: {"deploy", "deployable", "reason", "push", "kgm", "automl"}.
+
+    ``turned_off`` maps "deploy" / "push" to the reason Settings turned it off (``limits.action_refusal``):
+    Deploy then stays visible but disabled with that reason, Push is hidden and its reason joins the note.
+    """
+    turned_off = turned_off or {}
     status = (row or {}).get("status")
     completed = status == "Completed"
     problem_type = (row or {}).get("problem_type")
     deployable = completed and problem_type in DEPLOYABLE_TYPES
-    reason = None
+    reasons = []
     if completed and not deployable:
-        reason = NOT_DEPLOYABLE_REASON.get(problem_type, f"Problem type {problem_type} cannot be deployed.")
-    return {"deploy": completed, "deployable": deployable, "reason": reason, "push": completed,
+        reasons.append(NOT_DEPLOYABLE_REASON.get(problem_type, f"Problem type {problem_type} cannot be deployed."))
+    if completed:
+        reasons += [turned_off[action] for action in ("deploy", "push") if turned_off.get(action)]
+    return {"deploy": completed, "deployable": deployable and not turned_off.get("deploy"),
+            "reason": " ".join(reasons) or None, "push": completed and not turned_off.get("push"),
             "kgm": status in TERMINAL_STATUSES, "automl": completed}
 
 
-def _updates(row: dict | None) -> list:
-    state = action_state(row)
+def _updates(ctx, row: dict | None) -> list:
+    state = action_state(row, {action: action_refusal(ctx.store, action) for action in ("deploy", "push")})
     return [gr.update(visible=state["deploy"], interactive=state["deployable"]),
             gr.update(visible=bool(state["reason"]), value=f"<span class='studio-muted' id='deploy-note'>"
                       f"{html.escape(state['reason'] or '')}</span>"),
@@ -85,17 +95,17 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
     automl = _automl_dialog(ctx, experiment_id_state)
 
     def refresh(row: dict | None) -> list:
-        return _updates(row)
+        return _updates(ctx, row)
 
     def refresh_by_id(experiment_id):
-        return _updates(ctx.store.experiments.get(experiment_id) if experiment_id else None)
+        return _updates(ctx, ctx.store.experiments.get(experiment_id) if experiment_id else None)
 
     def tick(experiment_id, last):
         row = ctx.store.experiments.get(experiment_id) if experiment_id else None
         key = [experiment_id, (row or {}).get("status")]
         if key == last:
             return [gr.skip()] * len(timer_outputs) + [gr.skip()]
-        return _updates(row) + [key]
+        return _updates(ctx, row) + [key]
 
     deploy_button.click(deploy["open"], None, deploy["open_outputs"])
     push_button.click(push["open"], [experiment_id_state], push["open_outputs"])
