@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from studio import paths
+from tests.openai_stub import send_chat_completion
 
 
 class ScriptedJudge(BaseHTTPRequestHandler):
@@ -30,15 +31,7 @@ class ScriptedJudge(BaseHTTPRequestHandler):
             verdict = "tie"
         else:
             verdict = "A" if a > b else "B" if b > a else "tie"
-        reply = {"id": "j", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant", "content": f"Verdict: {verdict}\nscripted"}}]}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_chat_completion(self, body["model"], f"Verdict: {verdict}\nscripted")
 
     def log_message(self, *args):
         pass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from studio.config.kgm_settings import KGM_MODEL, KGM_MODEL_MAX_LENGTH
 from studio.config.limits import ALLOW_DEPLOY, ALLOW_PUSH, MAX_EPOCHS, MAX_UPLOAD_MB
 from studio.config.runner_settings import (EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS,
                                            MAX_RUN_MINUTES, RAY_ADDRESS, RunnerSetting)
@@ -25,11 +26,12 @@ JUDGE_KEY_NOTES = {
 def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: str | None = None, remove_hf_token: bool = False,
                   judge_url: str | None = None, judge_key: str | None = None,
                   remove_judge_key: bool = False, executor: str | None = None,
-                  ray_address: str | None = None, limits: dict | None = None) -> str:
+                  ray_address: str | None = None, limits: dict | None = None, kgm_model: str | None = None) -> str:
     """Store the Settings page's values; returns the message to show, raises ``StoreError`` naming the field.
 
     ``limits`` maps the keys of MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS (numbers; empty = the
     default) and ALLOW_PUSH, ALLOW_DEPLOY (booleans) to their new values; keys left out stay as they are.
+    ``kgm_model`` None leaves the stored Ask KGM model as it is; "" removes it (KGM works offline).
     """
     price = _price(price)
     limits = limits or {}
@@ -41,6 +43,7 @@ def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: 
     judge_url = _judge_url(judge_url)
     executor = _executor(executor)
     ray_address = _http_url(RAY_ADDRESS.label, ray_address)
+    kgm_model = _kgm_model(kgm_model)
     for label, secret in (("Hugging Face token", hf_token), ("LLM judge API key", judge_key)):
         problem = character_problem(secret.strip()) if secret else None
         if problem:  # the message names a position, never the secret itself
@@ -62,6 +65,11 @@ def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: 
         store.secrets.delete(HF_TOKEN_SECRET)
     elif hf_token and hf_token.strip():
         store.secrets.set(HF_TOKEN_SECRET, hf_token.strip())
+    if kgm_model is not None:
+        if kgm_model:
+            store.settings.set(KGM_MODEL.key, kgm_model)
+        else:
+            store.settings.delete(KGM_MODEL.key)
     key_outcome = save_judge_endpoint(store, judge_url, judge_key, remove_judge_key)
     return "Saved." + JUDGE_KEY_NOTES.get(key_outcome, "")
 
@@ -94,6 +102,18 @@ def _runner_number(setting: RunnerSetting, value, whole: bool) -> int | float | 
 
 def _judge_url(value) -> str:
     return _http_url("LLM judge base URL", value)
+
+
+def _kgm_model(value) -> str | None:
+    if value is None:
+        return None
+    name = str(value).strip()
+    if len(name) > KGM_MODEL_MAX_LENGTH:
+        raise StoreError(f"{KGM_MODEL.label}: can have at most {KGM_MODEL_MAX_LENGTH} characters")
+    problem = character_problem(name)
+    if problem:
+        raise StoreError(f"{KGM_MODEL.label}: {problem}")
+    return name
 
 
 def _executor(value) -> str | None:

@@ -18,6 +18,7 @@ from studio.store.names import derived_name
 from .cost_evidence import cost_line
 from .failure_advice import is_model_load_failure
 from .history_evidence import load_history
+from .kgm_language_model import Refinement, configured_endpoint, refine
 from .model_availability import first_loadable
 from .model_registry import RegistryError, choices_for, load_registry
 from .recommend import Recommendation, recommend
@@ -45,6 +46,22 @@ def ask(experiments, experiment_id: str) -> Recommendation:
     pruned = PRUNED_EVIDENCE if row.get("status") == "Pruned" else ""
     return recommendation.with_evidence(pruned, cost_line(config, recommendation, spent.runtime_s, spent.gpus,
                                                           spent.total_cost))
+
+
+def language_model_configured(experiments) -> bool:
+    return configured_endpoint(experiments.store) is not None
+
+
+def ask_language_model(experiments, experiment_id: str, recommendation: Recommendation | dict) -> Refinement | None:
+    """The configured language model's phrasing and extra suggestion (checked), or None when none is set."""
+    endpoint = configured_endpoint(experiments.store)
+    if endpoint is None:
+        return None
+    if isinstance(recommendation, dict):
+        recommendation = Recommendation(**recommendation)
+    row = experiments.store.experiments.require(experiment_id)
+    history, _ = load_history(experiments, row)
+    return refine(endpoint, experiments.config_of(row), recommendation, history)
 
 
 def _loadable_model(home, config) -> str | None:
@@ -90,4 +107,4 @@ def proceed(experiments, experiment_id: str, recommendation: Recommendation | di
                               explanation=explanation)
 
 
-__all__ = ["ask", "overrides_yaml", "explanation_markdown", "as_state", "proceed", "KGM_CONNECTION"]
+__all__ = ["ask", "ask_language_model", "language_model_configured", "overrides_yaml", "explanation_markdown", "as_state", "proceed", "KGM_CONNECTION"]

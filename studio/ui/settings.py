@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.config.kgm_settings import KGM_MODEL
 from studio.config.limits import ALLOW_DEPLOY, ALLOW_PUSH, MAX_EPOCHS, MAX_UPLOAD_MB
 from studio.config.runner_settings import (EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS,
                                            MAX_RUN_MINUTES, RAY_ADDRESS)
@@ -52,6 +53,8 @@ def build(ctx, view) -> dict:
                                elem_id="setting-judge-url")
         judge_key = gr.Textbox(label="LLM judge API key", type="password", elem_id="setting-judge-key")
         clear_judge = gr.Checkbox(label="Remove the stored judge API key")
+    kgm_model = gr.Textbox(label=KGM_MODEL.label, info=KGM_MODEL.help, placeholder="empty: offline",
+                           elem_id="setting-kgm-model")
     save = gr.Button("Save settings", variant="primary", elem_id="settings-save")
     message = gr.Markdown(elem_id="settings-message")
 
@@ -66,26 +69,27 @@ def build(ctx, view) -> dict:
                 ctx.store.settings.get(JUDGE_URL_SETTING, ""),
                 gr.update(value="", placeholder=secret_hint(JUDGE_KEY_SECRET)), False, False,
                 ctx.store.settings.get(EXECUTOR.key, EXECUTOR.default), ctx.store.settings.get(RAY_ADDRESS.key, ""),
+                ctx.store.settings.get(KGM_MODEL.key, KGM_MODEL.default),
                 *(MAX_RUN_MINUTES.value(ctx.store.settings), ctx.store.settings.get(MAX_UPLOAD_MB.key),
                   ctx.store.settings.get(MAX_EPOCHS.key), ALLOW_PUSH.value(ctx.store.settings),
                   ALLOW_DEPLOY.value(ctx.store.settings)))
 
     def on_save(price_value, concurrent_value, hung_value, token, remove_token, url, key, remove_key,
-                executor_value, ray_address_value, *limit_values):
+                executor_value, ray_address_value, kgm_model_value, *limit_values):
         try:
             note = save_settings(ctx.store, price=price_value, max_concurrent=concurrent_value,
                                  hung_timeout=hung_value, hf_token=token, remove_hf_token=remove_token,
                                  judge_url=url, judge_key=key, remove_judge_key=remove_key,
                                  executor=executor_value, ray_address=ray_address_value,
-                                 limits=dict(zip(limit_keys, limit_values)))
+                                 limits=dict(zip(limit_keys, limit_values)), kgm_model=kgm_model_value or "")
         except StoreError as exc:
             return (f"⚠ {exc}",) + tuple(gr.skip() for _ in outputs)
         return (note,) + values()
 
     outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge, executor,
-               ray_address] + limit_boxes
+               ray_address, kgm_model] + limit_boxes
     view.load(values, None, outputs)
     save.click(on_save, [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key, clear_judge,
-                         executor, ray_address] + limit_boxes,
+                         executor, ray_address, kgm_model] + limit_boxes,
                [message] + outputs)
     return {"save": save}

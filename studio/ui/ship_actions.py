@@ -34,12 +34,12 @@ from studio.config import ConfigError
 from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.gpu_inventory import detect_gpus
 from studio.runner.run_folder_reader import TERMINAL_STATUSES
-from studio.services import automl_runs, kgm
+from studio.services import automl_runs
 from studio.services.automl import objective_metric, searched_settings
 from studio.services.limits import action_refusal
 from studio.services.push import HF_TOKEN_SECRET, PushError, push_experiment
 from studio.ui.deployments import AUTO_GPU, create_deployment, deployments_url
-from studio.ui.navigation import NAVIGATE_JS, experiment_url
+from studio.ui.kgm_dialog import build_kgm_dialog
 
 REFRESH_S = 1.5
 DEFAULT_TRIALS = 4
@@ -91,7 +91,7 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
 
     deploy = _deploy_dialog(ctx, experiment_id_state)
     push = _push_dialog(ctx, experiment_id_state)
-    ask = _kgm_dialog(ctx, experiment_id_state, target)
+    ask = build_kgm_dialog(ctx, experiment_id_state, target, _modal)
     automl = _automl_dialog(ctx, experiment_id_state)
 
     def refresh(row: dict | None) -> list:
@@ -109,7 +109,8 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
 
     deploy_button.click(deploy["open"], None, deploy["open_outputs"])
     push_button.click(push["open"], [experiment_id_state], push["open_outputs"])
-    kgm_button.click(ask["open"], [experiment_id_state], ask["open_outputs"])
+    kgm_button.click(ask["open"], [experiment_id_state], ask["open_outputs"]).then(
+        ask["refine"], ask["refine_inputs"], ask["refine_outputs"])
     automl_button.click(automl["open"], [experiment_id_state], automl["open_outputs"])
     return {"deploy": deploy_button, "deploy_note": deploy_note, "push": push_button, "kgm": kgm_button,
             "automl": automl_button, "menu_items": [push_button, kgm_button, automl_button], "timer": timer, "timer_outputs": timer_outputs, "tick": tick,
@@ -197,57 +198,6 @@ def _push_dialog(ctx, experiment_id_state) -> dict:
 
 def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
-
-
-def _kgm_dialog(ctx, experiment_id_state, target) -> dict:
-    with _modal("kgm-dialog") as dialog:
-        with gr.Column(elem_classes=["studio-modal-body"]):
-            gr.Markdown("### Ask KGM\n**KGM** (\"Kaggle Grandmaster\") is Studio's advisor: it reads this run's "
-                        "status and curves the way an experienced practitioner would (did it fail, diverge, overfit, "
-                        "underfit?) and proposes the next experiment. Nothing runs until you press Proceed.",
-                        elem_id="kgm-explained")
-            title = gr.Markdown(elem_id="kgm-title")
-            explanation = gr.Markdown(elem_id="kgm-explanation")
-            overrides = gr.Code(language="yaml", interactive=False, label="Suggested changes",
-                                elem_id="kgm-overrides")
-            message = gr.Markdown(elem_id="kgm-message")
-            with gr.Row():
-                go = gr.Button("Proceed", variant="primary", elem_id="kgm-proceed")
-                close = gr.Button("Close", elem_id="kgm-close")
-    suggestion = gr.State(None)
-
-    def on_open(experiment_id):
-        try:
-            recommendation = kgm.ask(ctx.experiments, experiment_id)
-        except Exception as exc:  # a row or config that cannot be read: say so in the dialog
-            return gr.update(visible=True), "", "", "", f"⚠ No recommendation: {exc}", None, \
-                gr.update(interactive=False)
-        changes = kgm.overrides_yaml(recommendation) if recommendation.launchable else \
-            "# nothing to change in the settings: see the advice above"
-        return (gr.update(visible=True), f"#### {html.escape(recommendation.title)}",
-                kgm.explanation_markdown(recommendation),
-                changes, "", kgm.as_state(recommendation) if recommendation.launchable else None,
-                gr.update(interactive=recommendation.launchable))
-
-    def on_proceed(experiment_id, state):
-        if not state:
-            return gr.skip(), "⚠ Ask again: there is no recommendation to launch.", gr.skip()
-        try:
-            created = kgm.proceed(ctx.experiments, experiment_id, state)
-        except ConfigError as exc:
-            return gr.skip(), "⚠ The suggested experiment is not valid:\n" + "\n".join(
-                f"- {e}" for e in exc.errors), gr.skip()
-        except Exception as exc:  # runner/store errors carry their own reason
-            return gr.skip(), f"⚠ Could not launch it: {exc}", gr.skip()
-        # The new experiment opens in this same view, so the dialog must close itself.
-        return experiment_url(created["id"]), f"Launched **{html.escape(created['name'])}**.", \
-            gr.update(visible=False)
-
-    go.click(on_proceed, [experiment_id_state, suggestion], [target, message, dialog]).then(
-        None, [target], None, js=NAVIGATE_JS)
-    close.click(lambda: gr.update(visible=False), None, [dialog])
-    return {"dialog": dialog, "open": on_open,
-            "open_outputs": [dialog, title, explanation, overrides, message, suggestion, go]}
 
 
 def _automl_dialog(ctx, experiment_id_state) -> dict:

@@ -34,12 +34,25 @@ def submit(on_save, *payloads):
 ])
 def test_a_wrong_number_is_refused_with_its_field_named_and_nothing_saved(page, price, concurrent, hung, named):
     ctx, on_save = page
-    message, *rest = submit(on_save, price, concurrent, hung, "", False, "", "", False, "local", "")
+    message, *rest = submit(on_save, price, concurrent, hung, "", False, "", "", False, "local", "", "")
     assert message.startswith("⚠ ") and named.lower() in message.lower()
     assert ctx.store.settings.get("price_per_gpu_hour") is None
 
 
 def test_valid_numbers_are_saved(page):
     ctx, on_save = page
-    message, *rest = submit(on_save, 0.5, 2, None, "", False, "", "", False, "local", "")
+    message, *rest = submit(on_save, 0.5, 2, None, "", False, "", "", False, "local", "", "")
     assert message.startswith("Saved") and ctx.store.settings.get("price_per_gpu_hour") == 0.5
+
+
+def test_the_ask_kgm_model_is_saved_shown_and_cleared(page):
+    ctx, on_save = page
+    message, *shown = submit(on_save, 0, None, None, "", False, "http://127.0.0.1:9/v1", "", False, "local", "",
+                             " kgm-model ")
+    assert message.startswith("Saved") and ctx.store.settings.get("kgm_model") == "kgm-model"
+    assert shown[10] == "kgm-model"  # after the executor and Ray address, before the limits
+    message, *_ = submit(on_save, 0, None, None, "", False, "http://127.0.0.1:9/v1", "", False, "local", "",
+                         "bad\x07name")
+    assert message.startswith("⚠ Ask KGM language model:") and ctx.store.settings.get("kgm_model") == "kgm-model"
+    submit(on_save, 0, None, None, "", False, "http://127.0.0.1:9/v1", "", False, "local", "", "")
+    assert ctx.store.settings.get("kgm_model") is None
