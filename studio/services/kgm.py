@@ -25,8 +25,6 @@ from .recommend import Recommendation, recommend
 from .registry_evidence import registry_options
 
 KGM_CONNECTION = "kgm"
-PRUNED_EVIDENCE = ("This run was pruned by its AutoML study: its validations were behind the study's other "
-                   "trials, so it stopped early (its checkpoint is kept).")
 
 
 def ask(experiments, experiment_id: str) -> Recommendation:
@@ -42,10 +40,8 @@ def ask(experiments, experiment_id: str) -> Recommendation:
                                alternative_model=alternative, history=history, own_value=own_value,
                                backbones=registry_options(experiments.home, config))
     spent = experiments.resources(row)
-    # A pruned trial's curves stop early by design (its study stopped it), not by a fault.
-    pruned = PRUNED_EVIDENCE if row.get("status") == "Pruned" else ""
-    return recommendation.with_evidence(pruned, cost_line(config, recommendation, spent.runtime_s, spent.gpus,
-                                                          spent.total_cost))
+    return recommendation.with_evidence(cost_line(config, recommendation, spent.runtime_s, spent.gpus,
+                                                  spent.total_cost))
 
 
 def language_model_configured(experiments) -> bool:

@@ -20,8 +20,10 @@ from .history_evidence import ProjectHistory
 from .recommendation import Recommendation, only_real_changes, same_value
 from .registry_evidence import BackboneOptions
 
-# Statuses that ended without a failure to explain: their curves are read as they are.
 PRUNED = "Pruned"
+# A pruned trial's curves stop early by design (its study stopped it), not by a fault.
+PRUNED_EVIDENCE = ("This run was pruned by its AutoML study: its validations were behind the study's other "
+                   "trials, so it stopped early (its checkpoint is kept).")
 MAX_OOM_STEPS = 3
 
 
@@ -54,8 +56,7 @@ def recommend(config: ExperimentConfig, metrics: list[dict], status: str | None 
             candidates = [first] + learned + registry + fallbacks
         else:
             candidates = learned + [first] + registry + fallbacks
-        extra = [f"status: {PRUNED} by its AutoML study (its intermediate metric was behind the other trials)"
-                 if status == PRUNED else ""]
+        extra = [PRUNED_EVIDENCE if status == PRUNED else ""]
     picked, skipped = _first_untried(config, candidates, history)
     if picked is None:
         return Recommendation(

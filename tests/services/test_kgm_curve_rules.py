@@ -135,7 +135,7 @@ def test_a_hung_run_that_waits_on_the_judge_evaluates_without_it():
 def test_a_pruned_trial_gets_curve_advice_and_says_it_was_pruned():
     rec = recommend(CONFIG, curve("train", [2.0, 2.0, 1.99, 1.995, 1.99, 1.99, 1.99, 1.99]), status="Pruned")
     assert rec.rule == "lr_low"
-    assert any("Pruned by its AutoML study" in line for line in rec.evidence)
+    assert any("pruned by its AutoML study" in line for line in rec.evidence)
 
 
 def test_an_unknown_status_is_read_from_its_curves():
