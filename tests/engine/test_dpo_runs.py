@@ -70,3 +70,28 @@ def test_a_missing_rejected_column_fails_naming_it(tiny_llama_dir, tmp_path):
     proc = run_engine("--config", str(cfg), "--out", str(run_dir))
     assert proc.returncode == 1
     assert "'worse'" in read_status(run_dir)["error"]
+
+
+def test_two_process_ddp_dpo_follows_the_one_process_run_of_the_same_global_batch(tiny_llama_dir, tmp_path):
+    """DDP over 2 CPU processes (gloo) with the reference as the adapter-disabled base: each rank's pairs,
+    averaged by the all-reduce, give the losses one process gets by accumulating the same two micro-batches."""
+    from tests.engine.test_distributed_runs import PARITY_TOLERANCE, _completed
+    from tests.engine_cli import run_torchrun
+
+    no_dropout = {"architecture": {"intermediate_dropout": 0.0}, "dataset": {"data_sample": 0.15}}
+    one = dpo_config(tmp_path / "one.yaml", tiny_llama_dir, **no_dropout,
+                     training={"epochs": 1, "batch_size": 4, "grad_accumulation": 2, "lora_dropout": 0.0})
+    ddp = dpo_config(tmp_path / "ddp.yaml", tiny_llama_dir, **no_dropout,
+                     training={"epochs": 1, "batch_size": 4, "grad_accumulation": 1, "lora_dropout": 0.0})
+    single_dir, ddp_dir = tmp_path / "single", tmp_path / "ddp"
+    _completed(run_engine("--config", str(one), "--out", str(single_dir), timeout=600), single_dir)
+    _completed(run_torchrun(2, "-m", "training", "--config", str(ddp), "--out", str(ddp_dir)), ddp_dir)
+
+    single, distributed = series(single_dir, "train", "loss"), series(ddp_dir, "train", "loss")
+    assert [s for s, _ in single] == [s for s, _ in distributed] and len(single) >= 4
+    assert max(abs(a - b) for (_, a), (_, b) in zip(single, distributed)) < PARITY_TOLERANCE, (single, distributed)
+    for name in ("Reward margin", "Reward accuracy"):
+        assert series(ddp_dir, "validation", name)[-1][1] == pytest.approx(
+            series(single_dir, "validation", name)[-1][1], abs=PARITY_TOLERANCE)
+    assert "parallel: DDP over 2 processes" in (ddp_dir / "system.log").read_text()
+    assert "reference model is the base model with the adapter disabled" in (ddp_dir / "train.log").read_text()
