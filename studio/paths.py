@@ -2,13 +2,38 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
+HOME_ENV = "STUDIO_HOME"
+SPACE_ENV = "SPACE_ID"  # set by Hugging Face on every Space
+# Where a Space mounts its persistent storage (when the owner added it); anything else is lost on restart.
+SPACE_PERSISTENT_ROOT = Path("/data")
 
-def studio_home() -> Path:
-    home = Path(os.environ.get("STUDIO_HOME", "./studio_data")).resolve()
+
+def studio_home(environ=os.environ, persistent_root: Path = SPACE_PERSISTENT_ROOT) -> Path:
+    """STUDIO_HOME, else on a Space /data/studio (persistent storage) or a temporary folder, else ./studio_data."""
+    home = Path(environ[HOME_ENV] if environ.get(HOME_ENV) else _default_home(environ, persistent_root)).resolve()
     home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+def survives_restart(home: Path, environ=os.environ, persistent_root: Path = SPACE_PERSISTENT_ROOT) -> bool:
+    """False on a Space whose data folder is outside its persistent storage (the banner's case)."""
+    if not environ.get(SPACE_ENV):
+        return True
+    root = persistent_root.resolve()
+    home = Path(home).resolve()
+    return home == root or root in home.parents
+
+
+def _default_home(environ, persistent_root: Path) -> Path:
+    if not environ.get(SPACE_ENV):
+        return Path("./studio_data")
+    if persistent_root.is_dir() and os.access(persistent_root, os.W_OK):
+        return persistent_root / "studio"
+    # A fixed name, not mkdtemp: every caller of studio_home() in the process must agree.
+    return Path(tempfile.gettempdir()) / "studio"
 
 
 def dataset_dir(dataset_id: str, home: Path | None = None) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from studio.atomic_io import write_atomic
+from studio.paths import SPACE_ENV
 from studio.config.problem_types import (CAUSAL_LM, CLASSIFICATION_LM, IMAGE_CLASSIFICATION, MULTIMODAL,
                                          OBJECT_DETECTION)
 from studio.datasets import import_dataset
@@ -37,7 +38,6 @@ TINY_MODELS = {
 TRY_IT_DATASET = "demo_instructions"
 TRY_IT_MODEL = "tiny-llama"
 DEMO_ENV = "STUDIO_DEMO"
-SPACE_ENV = "SPACE_ID"
 
 
 class DemoError(RuntimeError):

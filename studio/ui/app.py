@@ -12,6 +12,7 @@ import gradio as gr
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
+from studio.paths import survives_restart
 from studio.ui import (chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
                        settings)
 from studio.ui.view import View, parse_query
@@ -33,6 +34,11 @@ VIEWS = [
 ]
 
 
+EPHEMERAL_BANNER = ("⚠ **Data here does not survive a restart.** This Space has no persistent storage, so its "
+                    "datasets, runs and models live in a temporary folder. To keep them, duplicate the Space and "
+                    "add persistent storage (mounted at `/data`; Studio then uses `/data/studio`).")
+
+
 def build_app(ctx) -> gr.Blocks:
     with gr.Blocks(title="Studio") as demo:
         query = gr.Textbox(visible=False)  # stands for the browser's address in every view event
@@ -40,6 +46,8 @@ def build_app(ctx) -> gr.Blocks:
             gr.HTML("<div class='studio-brand'><span class='studio-logo'>◆</span> Studio</div>",
                     elem_classes=["studio-brand-cell"], padding=False)
             bar = project_bar.build(ctx)
+        if not survives_restart(ctx.home):
+            gr.Markdown(EPHEMERAL_BANNER, elem_id="ephemeral-banner")
         with gr.Tabs(elem_id="studio-nav", overflow_behavior="wrap") as tabs:
             views = []
             for name, label, module in VIEWS:
