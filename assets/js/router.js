@@ -3,7 +3,8 @@
 // without a page load; Back/Forward and the tab bar keep the address right, so a refresh or a
 // shared link opens the same view.
 (() => {
-  const VIEWS = ["home", "datasets", "experiments", "experiment", "compare", "deployments", "chat", "settings"];
+  const VIEWS = ["home", "datasets", "experiments", "experiment", "compare", "studies", "study", "deployments", "chat",
+                 "settings"];
 
   function parse(target) {
     const url = new URL(target, window.location.href);

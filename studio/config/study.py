@@ -6,7 +6,7 @@ refused here, naming ``search.<field>``, before any trial is asked for.
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -117,3 +117,34 @@ def _training_value_problem(name: str, value: Any) -> str | None:
     except ValidationError as exc:
         return exc.errors()[0]["msg"]
     return None
+
+
+def form_fields() -> list[tuple[str, Any]]:
+    """Every study setting as (path, FieldInfo), the search space's as ``search.<name>``, in form order."""
+    top = [(name, info) for name, info in StudySettings.model_fields.items() if name != "search"]
+    return top + [(f"search.{name}", info) for name, info in SearchSettings.model_fields.items()]
+
+
+def settings_from_form(values: dict[str, Any]) -> StudySettings:
+    """Settings from form text: lists as comma-separated values, empty text as "not set"."""
+    data: dict[str, Any] = {"search": {}}
+    for path, info in form_fields():
+        if path not in values:
+            continue
+        value = values[path]
+        text = "" if value is None else str(value).strip()
+        target, key = (data["search"], path.split(".", 1)[1]) if path.startswith("search.") else (data, path)
+        if getattr(info.annotation, "__origin__", None) is list:
+            target[key] = [part.strip() for part in text.split(",") if part.strip()]
+        elif text:
+            target[key] = value if isinstance(value, (int, float)) else text
+        elif type(None) in get_args(info.annotation):
+            target[key] = None  # an Optional setting left empty: not set (no trial cap, no time limit)
+    return study_settings(data)
+
+
+def form_text(path: str, value: Any) -> str:
+    """How a setting's value reads in its form field (the inverse of settings_from_form)."""
+    if isinstance(value, list):
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return "" if value is None else str(value)

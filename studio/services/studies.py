@@ -21,7 +21,8 @@ from studio.store.names import clean_name, derived_name
 from studio.store.records import new_id
 
 from .model_registry import load_registry
-from .study_space import default_direction, distributions, objective_metric, searched_labels
+from .automl import default_direction, objective_metric
+from .study_space import distributions, searched_labels
 from .study_storage import journal_path, open_study
 
 RUNNING, STOPPED, COMPLETED = "Running", "Stopped", "Completed"
@@ -50,11 +51,11 @@ class StudyService:
         self.home = Path(home)
 
     # ------------------------------------------------------------------ creating
-    def create(self, base: ExperimentConfig | str | dict, settings: dict | None = None, *,
+    def create(self, base: ExperimentConfig | str | dict, settings: StudySettings | dict | None = None, *,
                project_id: str | None = None, source_id: str | None = None, name: str | None = None) -> dict:
         """Validate the base experiment and the settings, store the study and its optuna journal."""
         config = self.experiments.validate(base)
-        chosen = study_settings(settings)
+        chosen = settings if isinstance(settings, StudySettings) else study_settings(settings)
         errors = self._setting_errors(config, chosen)
         if errors:
             raise ConfigError(errors)
@@ -77,7 +78,7 @@ class StudyService:
             shutil.rmtree(journal_path(study_id, self.home).parent, ignore_errors=True)
             raise
 
-    def create_from_experiment(self, experiment_id: str, settings: dict | None = None) -> dict:
+    def create_from_experiment(self, experiment_id: str, settings: StudySettings | dict | None = None) -> dict:
         """A study over the settings of a finished experiment, its trials connected to it."""
         row = self.store.experiments.require(experiment_id)
         config = self.experiments.config_of(row)
@@ -143,6 +144,9 @@ class StudyService:
 
     def base_config(self, row: dict) -> ExperimentConfig:
         return self.experiments.config_of({"config": row["base_config"]})
+
+    def default_objective(self, config: ExperimentConfig) -> str:
+        return objective_metric(config)
 
     def searched(self, row: dict) -> list[str]:
         return searched_labels(self.base_config(row), self.settings_of(row).search)

@@ -8,23 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from studio.config import ExperimentConfig, from_dict, merge
-from studio.config.problem_types import DEFAULT_METRICS, HIGHER_IS_BETTER
 from studio.config.study import LORA_FIELDS, RANGES, SearchSettings
 
 BACKBONE = "llm_backbone"
 LABELS = {"learning_rate": "learning rate", "epochs": "epochs", "warmup_epochs": "warm-up",
           "lora_rank": "LoRA rank", "lora_alpha": "LoRA alpha", "lora_dropout": "LoRA dropout",
           "batch_size": "batch size", BACKBONE: "backbone"}
-
-
-def objective_metric(config: ExperimentConfig) -> str:
-    """The metric a study optimises by default: the run's first validation metric (chosen, else the
-    problem type's default, which is what the run computed), else validation loss."""
-    return (config.prediction.metrics or DEFAULT_METRICS.get(config.problem_type) or ["loss"])[0]
-
-
-def default_direction(metric: str) -> str:
-    return "maximize" if HIGHER_IS_BETTER.get(metric, False) else "minimize"
 
 
 def distributions(base: ExperimentConfig, search: SearchSettings) -> dict[str, Any]:

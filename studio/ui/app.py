@@ -14,20 +14,23 @@ from starlette.routing import Route
 
 from studio.paths import survives_restart
 from studio.ui import (chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
-                       settings)
+                       settings, studies, study)
 from studio.ui.view import View, parse_query
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CSS_PATH = ASSETS / "css" / "studio.css"
 ROUTER_JS_PATH = ASSETS / "js" / "router.js"
 
-# (id used in ?view=, tab label, page module); "experiment" and "compare" have no tab button (they open from a list).
+# (id used in ?view=, tab label, page module); "experiment", "compare" and "study" have no tab button (they open
+# from a list).
 VIEWS = [
     ("home", "Home", home),
     ("datasets", "Datasets", datasets),
     ("experiments", "Experiments", experiments),
     ("experiment", "Experiment", experiment_detail),
     ("compare", "Compare", compare),
+    ("studies", "Studies", studies),
+    ("study", "Study", study),
     ("deployments", "Deployments", deployments),
     ("chat", "Chat", chat),
     ("settings", "Settings", settings),

@@ -28,3 +28,7 @@ def new_experiment_url(dataset_id: str, model: str | None = None, preset: str | 
 
 def copy_experiment_url(experiment_id: str) -> str:
     return view_url("experiments", copy=experiment_id)
+
+
+def study_url(study_id: str) -> str:
+    return view_url("study", study=study_id)

@@ -10,6 +10,7 @@ import html
 import gradio as gr
 
 from studio.config import ConfigError
+from studio.config.study import settings_from_form
 from studio.config.problem_types import DEFAULT_METRICS, LABELS, NOT_DEPLOYABLE_REASON, OBJECT_DETECTION
 from studio.services.judge_endpoint import NO_JUDGE_WARNING, judge_configured
 from studio.services.model_availability import backbone_error, check_model, first_loadable
@@ -19,7 +20,8 @@ from studio.ui import stale_errors
 from studio.ui.stale_errors import text_stamp
 from studio.ui.class_count import num_classes_hint
 from studio.ui.dataset_columns import dataset_columns
-from studio.ui.navigation import NAVIGATE_JS, experiment_url
+from studio.ui import study_form
+from studio.ui.navigation import NAVIGATE_JS, experiment_url, study_url
 
 SECTION_TITLES = {
     "experiment": "Experiment details",
@@ -38,6 +40,7 @@ TYPE_NOTES = {
 }
 
 
+START, START_STUDY = "Start Training", "Start AutoML study"
 INVALID_CLASS = "field-invalid"  # assets/css/studio.css draws it
 UNSYNCED = ("The form and the Advanced YAML do not agree yet (an edit is still being applied): "
             "check the settings, then press Start Training again.")
@@ -52,10 +55,16 @@ def build(ctx) -> dict:
             with gr.Row(equal_height=True):
                 title = gr.Markdown("## New Experiment")
                 reset = gr.Button("Reset Settings", variant="secondary", size="sm", scale=0, min_width=140)
-                start = gr.Button("Start Training", variant="primary", size="sm", scale=0, min_width=140,
+                automl = gr.Checkbox(label="AutoML", value=False, scale=0, min_width=110, elem_id="automl-switch",
+                                     info="a study of trials")
+                start = gr.Button(START, variant="primary", size="sm", scale=0, min_width=140,
                                   elem_id="start-training")
                 close = gr.Button("Close", size="sm", scale=0, min_width=90)
             errors = gr.HTML(elem_id="config-errors")
+            with gr.Column(visible=False, elem_id="automl-study-settings") as study_box:
+                gr.Markdown("### AutoML study\nStart runs a study: optuna (TPE) proposes each trial from these "
+                            "settings and the search space below; trials behind the others are pruned early.")
+                study = study_form.build()
             type_note = gr.Markdown(visible=False, elem_id="problem-type-note", elem_classes=["type-note"])
             section = None
             row = None
@@ -224,8 +233,11 @@ def build(ctx) -> dict:
             errs, shown_yaml = check(data), form.dump_overrides(data)
         except ConfigError as exc:
             data, errs, shown_yaml = {}, exc.errors, yaml_text
+        shown_errors, start_state = status(errs, data)
+        # Each opening starts as a plain experiment: the AutoML switch is off again.
         return [gr.update(visible=True), heading] + render(data, True, errs) + \
-            [shown_yaml] + status(errs, data) + [source_id, link]
+            [shown_yaml, shown_errors, {**start_state, "value": START}, source_id, link, False,
+             gr.update(visible=False)]
 
     def on_reset():
         # The spec: "restores all fields to their defaults", the chosen dataset included.
@@ -233,17 +245,24 @@ def build(ctx) -> dict:
         errs = check(data)
         return render(data, True, errs) + [form.dump_overrides(data)] + status(errs, data)
 
+    def ready_settings(values: list) -> tuple[dict | None, list[str]]:
+        """The dialog's settings and what stops them from starting (an unsynced edit, a rule, the model)."""
+        *values, yaml_text = values
+        typed = form.parse_yaml(yaml_text)
+        data = form.apply_form(typed, list(values), set(form.errors_by_field(schema_errors(typed))))
+        if not form.same_settings(typed, data):
+            # An edit is still travelling between the form and the YAML editor: starting now
+            # could run settings the user does not see. The pending sync re-enables Start.
+            return None, [UNSYNCED]
+        # The settings first, then whether the model can be loaded here (an offline machine and a
+        # Hub model: the run would fail after its start-up).
+        return data, check(data)
+
     def on_start(*values):
-        *values, yaml_text, source_id, link = values
+        *values, source_id, link = values
         try:
-            typed = form.parse_yaml(yaml_text)
-            data = form.apply_form(typed, list(values), set(form.errors_by_field(schema_errors(typed))))
-            if not form.same_settings(typed, data):
-                # An edit is still travelling between the form and the YAML editor: starting now
-                # could run settings the user does not see. The pending sync re-enables Start.
-                return [gr.skip()] + status([UNSYNCED]) + [""]
-            problems = check(data)  # the settings first, then whether the model can be loaded here
-            if problems:  # (an offline machine and a Hub model: the run would fail after its start-up)
+            data, problems = ready_settings(values)
+            if problems:
                 return [gr.skip()] + status(problems) + [""]
             row = ctx.experiments.create(data, project_id(), source_id=source_id, connection=link)
         except ConfigError as exc:
@@ -251,6 +270,26 @@ def build(ctx) -> dict:
         except Exception as exc:  # the runner refused: show why, keep the dialog open
             return [gr.skip()] + status([f"could not start: {exc}"]) + [""]
         return [gr.update(visible=False)] + status([]) + [experiment_url(row["id"])]
+
+    def on_start_study(*values):
+        """With the AutoML switch on, Start creates a study over these settings (its trials are the runs)."""
+        count = len(study["components"])
+        values, study_values = list(values[:-count]), list(values[-count:])
+        *values, _source_id, _link = values
+        try:
+            data, problems = ready_settings(values)
+            if problems:
+                return [gr.skip()] + status(problems) + [""]
+            settings = settings_from_form(study_form.values_by_path(study["paths"], study_values))
+            created = ctx.studies.create(data, settings, project_id=project_id())
+        except ConfigError as exc:
+            return [gr.skip()] + status(exc.errors) + [""]
+        except Exception as exc:  # the store refused: show why, keep the dialog open
+            return [gr.skip()] + status([f"could not create the study: {exc}"]) + [""]
+        return [gr.update(visible=False)] + status([]) + [study_url(created["id"])]
+
+    def on_any_start(use_automl, *values):
+        return on_start_study(*values) if use_automl else on_start(*values[:-len(study["components"])])
 
     for field in fields:
         components[field.path].input(field_handler(field.path), field_components + [yaml_editor],
@@ -262,15 +301,18 @@ def build(ctx) -> dict:
                       trigger_mode="always_last").then(None, [yaml_editor], None,
                                                        js=stale_errors.SHOW_IF_CURRENT_JS)
     reset.click(on_reset, None, form_outputs + [yaml_editor, errors, start])
-    start.click(on_start, field_components + [yaml_editor, source, connection],
+    start.click(on_any_start, [automl] + field_components + [yaml_editor, source, connection] + study["components"],
                 [modal, errors, start, target]).then(None, [target], None, js=NAVIGATE_JS)
+    automl.input(lambda on: (gr.update(visible=on), gr.update(value=START_STUDY if on else START)), [automl],
+                 [study_box, start])
     close.click(lambda: gr.update(visible=False), None, [modal])
 
     return {
         "modal": modal, "title": title, "errors": errors, "start": start, "reset": reset, "close": close,
         "yaml": yaml_editor, "source": source, "connection": connection, "fields": components,
         "type_note": type_note,
-        "open_outputs": [modal, title] + form_outputs + [yaml_editor, errors, start, source, connection],
+        "open_outputs": [modal, title] + form_outputs + [yaml_editor, errors, start, source, connection, automl,
+                                                         study_box],
         "open_values": open_values,
         # The handlers themselves, for tests that drive the dialog without a browser.
         "handlers": {"field": field_handler, "yaml": on_yaml, "reset": on_reset, "start": on_start},

@@ -30,19 +30,16 @@ import html
 
 import gradio as gr
 
-from studio.config import ConfigError
 from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.gpu_inventory import detect_gpus
 from studio.runner.run_folder_reader import TERMINAL_STATUSES
-from studio.services import automl_runs
-from studio.services.automl import objective_metric, searched_settings
 from studio.services.limits import action_refusal
 from studio.services.push import HF_TOKEN_SECRET, PushError, push_experiment
+from studio.ui import study_dialog
 from studio.ui.deployments import AUTO_GPU, create_deployment, deployments_url
 from studio.ui.kgm_dialog import build_kgm_dialog
 
 REFRESH_S = 1.5
-DEFAULT_TRIALS = 4
 
 
 # ---------------------------------------------------------------------- visibility by status
@@ -92,7 +89,7 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
     deploy = _deploy_dialog(ctx, experiment_id_state)
     push = _push_dialog(ctx, experiment_id_state)
     ask = build_kgm_dialog(ctx, experiment_id_state, target, _modal)
-    automl = _automl_dialog(ctx, experiment_id_state)
+    automl = study_dialog.build(ctx, experiment_id_state)
 
     def refresh(row: dict | None) -> list:
         return _updates(ctx, row)
@@ -200,49 +197,6 @@ def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def _automl_dialog(ctx, experiment_id_state) -> dict:
-    with _modal("automl-dialog") as dialog:
-        with gr.Column(elem_classes=["studio-modal-body"]):
-            gr.Markdown("### AutoML\nLaunch linked trials with hyperparameters proposed from this study's "
-                        "finished runs.")
-            about = gr.Markdown(elem_id="automl-about")
-            count = gr.Number(label="Number of trials", value=DEFAULT_TRIALS, precision=0, minimum=1,
-                              maximum=automl_runs.MAX_TRIALS, elem_id="automl-count")
-            message = gr.Markdown(elem_id="automl-message")
-            with gr.Row():
-                go = gr.Button("Launch trials", variant="primary", elem_id="automl-launch")
-                close = gr.Button("Close", elem_id="automl-close")
-
-    def on_open(experiment_id):
-        try:
-            row = ctx.store.experiments.require(experiment_id)
-            config = ctx.experiments.config_of(row)
-            metric = objective_metric(config)
-            finished = automl_runs.finished_trials(ctx.experiments, experiment_id, metric)
-        except Exception as exc:
-            return gr.update(visible=True), f"⚠ {exc}", DEFAULT_TRIALS, "", gr.update(interactive=False)
-        varied = searched_settings(config)
-        return (gr.update(visible=True), f"Optimises **{html.escape(metric)}** on validation by varying "
-                f"{html.escape(', '.join(varied))}; {len(finished)} finished run{'s' * (len(finished) != 1)} "
-                f"in this study so far.", DEFAULT_TRIALS, "", gr.update(interactive=True))
-
-    def on_launch(experiment_id, trials):
-        try:
-            created = automl_runs.launch(ctx.experiments, experiment_id, int(trials or 0))
-        except ConfigError as exc:
-            return gr.skip(), "⚠ The trials are not valid:\n" + "\n".join(f"- {e}" for e in exc.errors)
-        except Exception as exc:  # out-of-range count, runner errors
-            return gr.skip(), f"⚠ {exc}"
-        # Done: the dialog closes (a second click must not launch a second batch); the trials are
-        # listed under Connected experiments.
-        gr.Info(f"Queued {len(created)} AutoML trial{'s' * (len(created) != 1)}: see Connected experiments.")
-        return gr.update(visible=False), ""
-
-    # once: clicks while the launch is being processed are dropped, not queued behind it.
-    launched = go.click(on_launch, [experiment_id_state, count], [dialog, message], trigger_mode="once")
-    close.click(lambda: gr.update(visible=False), None, [dialog])
-    return {"dialog": dialog, "open": on_open, "open_outputs": [dialog, about, count, message, go],
-            "launched": launched}
 
 
 __all__ = ["build_ship_actions", "action_state"]

@@ -1,5 +1,5 @@
 """A completed DPO run goes on like a Causal LM one: deployed it answers a chat completion, Ask KGM
-advises on it, AutoML (a batch of trials, and a study) queues preference-tuning trials from it.
+advises on it, an AutoML study queues preference-tuning trials from it.
 
 One tiny DPO run is trained through the real engine CLI on the imported demo preference pairs
 (the runner thread is not started, so what the services queue afterwards does not train).
@@ -12,7 +12,7 @@ from studio.config.problem_types import DPO, REWARD_MARGIN
 from studio.datasets import import_dataset
 from studio.runner.run_folder_reader import read_final_metrics, read_status
 from studio.runner.supervisor import Supervisor
-from studio.services import automl_runs, kgm
+from studio.services import kgm
 from studio.services.deploy import READY, DeploymentService
 from studio.services.experiments import ExperimentService
 from studio.services.studies import StudyService
@@ -82,15 +82,11 @@ def test_ask_kgm_advises_on_a_dpo_run_and_proceed_queues_a_dpo_experiment(dpo_ru
 
 def test_automl_queues_preference_tuning_trials_from_a_dpo_run(dpo_run):
     service, row = dpo_run
-    trials = automl_runs.launch(service, row["id"], count=2)
-    assert [service.config_of(t).problem_type for t in trials] == [DPO, DPO]
-    assert len({service.config_of(t).training.learning_rate for t in trials}) == 2
-
     studies = StudyService(service.store, service, service.home)
     study = studies.create_from_experiment(row["id"], {"max_trials": 2, "concurrent_trials": 1})
     assert (study["objective"], study["direction"]) == (REWARD_MARGIN, "maximize")
     StudyDriver(studies, service.supervisor).tick()
     [trial] = [service.store.experiments.get(t.experiment_id) for t in studies.trials(study["id"])]
     assert trial["status"] == "Queued" and service.config_of(trial).problem_type == DPO
-    for queued in [*trials, trial]:
+    for queued in [trial]:
         service.supervisor.stop(queued["id"])

@@ -1,4 +1,4 @@
-"""Ask KGM's Proceed and AutoML's launch create real linked, queued experiments.
+"""Ask KGM's Proceed creates real linked, queued experiments (AutoML studies: tests/services/test_studies.py).
 
 A real store, ExperimentService and runner queue (the runner thread is not started, so nothing
 trains); finished runs are simulated by writing their run folder and row the way the runner does.
@@ -12,8 +12,7 @@ import yaml
 
 from studio.config import ConfigError
 from studio.runner.supervisor import Supervisor
-from studio.services import automl_runs, kgm
-from studio.services.automl import SearchSpace
+from studio.services import kgm
 from studio.services.experiments import ExperimentService
 from studio.store import Store
 
@@ -78,54 +77,6 @@ def test_kgm_proceed_reports_a_deleted_dataset_and_creates_nothing(service, data
     with pytest.raises(ConfigError, match="dataset.train_dataset_id"):
         kgm.proceed(service, source["id"], suggestion)
     assert [r["id"] for r in service.store.experiments.list()] == [source["id"]]
-
-
-def test_automl_launches_linked_trials_inside_the_search_space(service, dataset):
-    source = service.create({"experiment_name": "base", "dataset": {"train_dataset_id": dataset["id"]},
-                             "prediction": {"metrics": ["BLEU"]}})
-    finish(service, source, final={"BLEU": 10.0, "loss": 1.0})
-    trials = automl_runs.launch(service, source["id"], count=3)
-    space = SearchSpace()
-    assert len(trials) == 3
-    assert [t["name"] for t in trials] == ["base-automl-1", "base-automl-2", "base-automl-3"]
-    for trial in trials:
-        assert (trial["connected_to"], trial["connection"]) == (source["id"], "automl")
-        config = service.config_of(trial)
-        assert space.learning_rate[0] <= config.training.learning_rate <= space.learning_rate[1]
-        assert config.training.lora_rank in space.lora_rank
-        assert config.prediction.metrics == ["BLEU"]
-    assert set(service.supervisor.queued_ids()) == {t["id"] for t in trials}
-    assert len({service.config_of(t).training.learning_rate for t in trials}) == 3
-
-
-def test_automl_history_is_the_finished_study_and_new_batches_differ(service, dataset):
-    source = service.create({"experiment_name": "base", "dataset": {"train_dataset_id": dataset["id"]},
-                             "prediction": {"metrics": ["BLEU"]}})
-    finish(service, source, final={"BLEU": 10.0})
-    first = automl_runs.launch(service, source["id"], count=2)
-    finish(service, first[0], final={"BLEU": 30.0})
-    finish(service, first[1], status="Failed", error="boom")
-    # An unrelated copy of the source is not part of the study.
-    copy = service.create(service.copy_yaml(source["id"]), source_id=source["id"], connection="copy")
-    finish(service, copy, final={"BLEU": 99.0})
-
-    # Launched from a trial, the study is still the source's: same history, same root name.
-    history = automl_runs.finished_trials(service, first[0]["id"], "BLEU")
-    assert sorted(t.value for t in history) == [10.0, 30.0]
-    assert {m["id"] for m in automl_runs.study_members(service, first[0]["id"])} == \
-        {source["id"], first[0]["id"], first[1]["id"]}
-    second = automl_runs.launch(service, first[0]["id"], count=2)
-    assert [t["name"] for t in second] == ["base-automl-3", "base-automl-4"]
-    assert all(t["connected_to"] == first[0]["id"] for t in second)
-    first_rates = {service.config_of(t).training.learning_rate for t in first}
-    assert not first_rates & {service.config_of(t).training.learning_rate for t in second}
-
-
-def test_automl_refuses_a_trial_count_out_of_range(service, dataset):
-    source = service.create({"dataset": {"train_dataset_id": dataset["id"]}})
-    with pytest.raises(ValueError, match="between 1 and 16"):
-        automl_runs.launch(service, source["id"], count=0)
-    assert len(service.store.experiments.list()) == 1
 
 
 def test_kgm_on_a_run_whose_model_could_not_be_loaded_proposes_a_registered_model_that_loads(

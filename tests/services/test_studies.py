@@ -203,3 +203,16 @@ def test_ask_kgm_on_a_pruned_trial_says_it_was_pruned(opened, base):
     _end(studies, trial, status="Pruned", validations=[3.0])
     advice = kgm.ask(studies.experiments, trial["id"])
     assert any("pruned by its AutoML study" in line for line in advice.evidence)
+
+
+def test_the_study_form_reads_its_own_text_back_and_names_bad_entries():
+    from studio.config.study import StudySettings, form_fields, form_text, settings_from_form
+
+    defaults = StudySettings().model_dump(mode="json")
+    text = {path: form_text(path, defaults[path] if "." not in path else defaults["search"][path[7:]])
+            for path, _ in form_fields()}
+    assert settings_from_form(text) == StudySettings()
+    no_cap = settings_from_form({**text, "max_trials": "", "time_limit_minutes": "30"})
+    assert (no_cap.max_trials, no_cap.time_limit_minutes) == (None, 30.0)
+    with pytest.raises(ConfigError, match=r"search\.epochs\.1: Input should be a valid number"):
+        settings_from_form({**text, "search.epochs": "1, two"})

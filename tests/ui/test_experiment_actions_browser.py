@@ -9,6 +9,7 @@ problem types. Screenshots: test-artifacts/screenshots/actions-*.png.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -140,21 +141,16 @@ def _menu_download_and_automl(page, app):
     assert box is None or box["x"] < 0 or box["width"] <= 1
     assert not page.locator("#action-menu.open").count()
 
-    # AutoML on a full-training Causal LM run: the run's metric, no LoRA, closes after one launch.
+    # AutoML on a Causal LM run: a study optimising the run's metric; a double click creates one study.
     menu_action(page, "action-automl")
     page.wait_for_selector("#automl-dialog", state="visible")
     page.wait_for_selector("#automl-about:has-text('Perplexity')")
-    about = page.locator("#automl-about").inner_text()
-    assert "LoRA" not in about and "loss" not in about, about
-    page.locator("#automl-count input").fill("2")
+    page.locator("#study-max-trials textarea, #study-max-trials input").first.fill("2")
     shot(page, "04-automl-dialog")
-    page.locator("#automl-launch").dblclick()  # an impatient double click launches one batch
-    page.wait_for_selector("#automl-dialog", state="hidden")
-    page.get_by_role("tab", name="Connected experiments").click()
-    page.wait_for_function("Array.from(document.querySelectorAll('#connected-experiments [role=gridcell]'))"
-                           ".filter(td => td.innerText.trim() === 'automl').length === 2")
-    page.wait_for_timeout(1500)  # a second batch, had one been launched, would show by now
-    automl_rows = page.evaluate("Array.from(document.querySelectorAll('#connected-experiments [role=gridcell]'))"
-                                ".filter(td => td.innerText.trim() === 'automl').length")
-    assert automl_rows == 2
-    shot(page, "05-automl-queued")
+    page.locator("#automl-create").dblclick()
+    page.wait_for_url(re.compile(r".*\?view=study&study=\w+"))
+    page.wait_for_selector("#study-trials:has-text('-study-trial-0')")
+    page.goto(f"{page.base}/?view=studies")
+    page.wait_for_selector("#studies-table [role=gridcell]")
+    assert page.locator("#studies-table").inner_text().count("-study") == 1  # one study, not two
+    shot(page, "05-automl-study")

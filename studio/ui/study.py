@@ -1,0 +1,144 @@
+"""The study page (``?view=study&study=<id>``): status and budget, Stop/Resume, trials, the best trial, charts."""
+from __future__ import annotations
+
+import html
+import logging
+import time
+
+import gradio as gr
+import pandas as pd
+
+from studio.ui import study_charts
+from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url, view_url
+
+log = logging.getLogger(__name__)
+REFRESH_S = 3.0
+TRIAL_COLUMNS = ["Trial", "Experiment", "Status", "Params", "Value", "Runtime"]
+
+
+def build(ctx, view) -> dict:
+    study_id = gr.State(None)
+    seen = gr.State(None)
+    header = gr.Markdown("# Study", elem_id="study-header")
+    with gr.Row():
+        stop = gr.Button("Stop study", size="sm", scale=0, min_width=120, visible=False, elem_id="study-stop")
+        resume = gr.Button("Resume study", size="sm", scale=0, min_width=120, visible=False, elem_id="study-resume")
+        use = gr.Button("Use these settings", size="sm", scale=0, min_width=160, variant="primary", visible=False,
+                        elem_id="study-use-best")
+    message = gr.Markdown(elem_id="study-message")
+    best = gr.Markdown(elem_id="study-best")
+    gr.Markdown("### Trials")
+    trials = gr.Dataframe(headers=TRIAL_COLUMNS, interactive=False, wrap=True, show_label=False,
+                          datatype=["number", "markdown", "str", "str", "number", "str"], elem_id="study-trials")
+    charts = {}
+    for pair in (study_charts.CHARTS[:2], study_charts.CHARTS[2:]):
+        with gr.Row():
+            for name in pair:
+                charts[name] = gr.Plot(show_label=False, elem_id=f"study-chart-{name}")
+    target = gr.Textbox(visible=False)
+    timer = gr.Timer(REFRESH_S, active=False)
+    outputs = [study_id, seen, header, stop, resume, use, best, trials] + [charts[n] for n in study_charts.CHARTS]
+
+    def draw(chosen: str | None, last=None) -> list:
+        row = ctx.studies.get(chosen) if chosen else None
+        if row is None:
+            return [chosen, None, f"# Study\n\n⚠️ There is no study {html.escape(str(chosen or ''))!s}. "
+                    f"See [all studies](/{view_url('studies')}).", gr.update(visible=False), gr.update(visible=False),
+                    gr.update(visible=False), "", None] + [None] * len(study_charts.CHARTS)
+        try:
+            rows = ctx.studies.trials(chosen)
+            key = [row.get("status"), row.get("updated"), [(t.number, t.status) for t in rows]]
+            if key == last:
+                return [gr.skip()] * len(outputs)
+            top = ctx.studies.best(chosen)
+            figures = study_charts.figures(ctx.studies.optuna_study(chosen))
+        except Exception:
+            log.exception("drawing study %s", chosen)
+            return [chosen, None, f"# {html.escape(row['name'])}\n\n⚠️ This study's trials could not be read "
+                    "(see the app log)."] + [gr.skip()] * (len(outputs) - 3)
+        running = row["status"] == "Running"
+        return [chosen, key, _header(ctx, row), gr.update(visible=running), gr.update(visible=not running),
+                gr.update(visible=top is not None), _best(row, top), _trial_frame(rows)] + \
+            [figures[n] for n in study_charts.CHARTS]
+
+    def on_load(params: dict):
+        return draw(params.get("study"))
+
+    def tick(chosen, last):
+        return draw(chosen, last)
+
+    def on_stop(chosen):
+        return _control(ctx.studies.stop, chosen, "Stopped: no new trials; its running trials are being stopped.")
+
+    def on_resume(chosen):
+        return _control(ctx.studies.resume, chosen, "Resumed: new trials are queued as slots free up.")
+
+    def on_use(chosen):
+        top = ctx.studies.best(chosen) if chosen else None
+        return copy_experiment_url(top.experiment_id) if top else ""
+
+    view.load(on_load, None, outputs, params=True)
+    view.poll(timer, tick, [study_id, seen], outputs, live=lambda p: _live(ctx, p.get("study")))
+    stop.click(on_stop, [study_id], [message]).then(draw, [study_id], outputs)
+    view.rearm(resume.click(on_resume, [study_id], [message]).then(draw, [study_id], outputs))
+    use.click(on_use, [study_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
+    return {"header": header, "trials": trials}
+
+
+def _live(ctx, chosen: str | None) -> bool:
+    row = ctx.studies.get(chosen) if chosen else None
+    return bool(row) and (row["status"] == "Running" or any(
+        t.status not in ("Completed", "Failed", "Stopped", "Pruned") for t in ctx.studies.trials(chosen)))
+
+
+def _control(action, chosen, done: str) -> str:
+    try:
+        action(chosen)
+    except Exception as exc:  # StudyError: a rule the user can act on
+        return f"⚠️ {exc}"
+    return done
+
+
+def _header(ctx, row: dict) -> str:
+    settings = ctx.studies.settings_of(row)
+    budget = []
+    if settings.max_trials is not None:
+        budget.append(f"{settings.max_trials} trials")
+    if settings.time_limit_minutes is not None:
+        budget.append(f"{settings.time_limit_minutes:g} min")
+    source = ""
+    if row.get("source_id") and ctx.store.experiments.get(row["source_id"]):
+        source = f" · from [{html.escape(ctx.store.experiments.get(row['source_id'])['name'])}]" \
+                 f"(/{experiment_url(row['source_id'])})"
+    lines = [f"# {html.escape(row['name'])}",
+             f"<span class='badge badge-{row['status']}'>{row['status']}</span> "
+             f"{row['direction']} **{html.escape(row['objective'])}** · budget {' and '.join(budget)} · "
+             f"{settings.concurrent_trials} at once · pruner {settings.pruner} · "
+             f"{_minutes(ctx.studies.elapsed_s(row))} used{source}",
+             f"Searches {html.escape(', '.join(ctx.studies.searched(row)))}."]
+    if row.get("error"):
+        lines.append(f"⚠️ {html.escape(row['error'])}")
+    return "\n\n".join(lines)
+
+
+def _best(row: dict, top) -> str:
+    if top is None:
+        return "**Best trial:** none completed yet."
+    params = ", ".join(f"{k} = {_value(v)}" for k, v in top.params.items())
+    return (f"**Best trial:** #{top.number} [{html.escape(top.experiment_name)}](/{experiment_url(top.experiment_id)}) "
+            f"— {html.escape(row['objective'])} **{top.value:.4g}** with {html.escape(params)}")
+
+
+def _trial_frame(rows) -> pd.DataFrame:
+    data = [[t.number, f"[{t.experiment_name}](/{experiment_url(t.experiment_id)})" if t.experiment_id else
+             t.experiment_name, t.status, ", ".join(f"{k}={_value(v)}" for k, v in t.params.items()),
+             None if t.value is None else round(t.value, 4), _minutes(t.runtime_s)] for t in rows]
+    return pd.DataFrame(data, columns=TRIAL_COLUMNS)
+
+
+def _value(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _minutes(seconds: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(max(0.0, seconds)))
