@@ -126,6 +126,18 @@ def screenshot_on_failure(page, name: str) -> Iterator[None]:
         raise
 
 
+def registered_backbone(page, name: str) -> str:
+    """The id of the registered model whose Model-dropdown option mentions ``name`` (STUDIO_HOME/models.yaml)."""
+    page.locator("#field-llm_backbone input").click()
+    option = page.get_by_role("option", name=re.compile(re.escape(name))).first
+    # The selected option carries a check mark line before its text (the dialog preselects the
+    # model that loads here): the id is the last line.
+    text = option.inner_text().strip().splitlines()[-1].strip()
+    page.keyboard.press("Escape")
+    # the option's label may carry an availability mark ("✓ ") before the model's path
+    return re.search(rf"\S*{re.escape(name)}\S*", text).group(0)
+
+
 def type_yaml(page, text: str) -> None:
     """Replace the New Experiment dialog's Advanced YAML with ``text``, as if typed."""
     editor = page.locator("#advanced-yaml .cm-content")

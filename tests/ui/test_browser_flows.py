@@ -12,7 +12,8 @@ import re
 import pytest
 
 from tests.ui.browser_app import (
-    BROWSER_TEST, ROOT, current_yaml, menu_action, run_pids, running_app, screenshot, screenshot_on_failure, type_yaml,
+    BROWSER_TEST, ROOT, current_yaml, menu_action, registered_backbone, run_pids, running_app, screenshot,
+    screenshot_on_failure, type_yaml,
 )
 
 DEMO_CSV = ROOT / "assets" / "data" / "demo_instructions.csv"
@@ -71,7 +72,7 @@ def _flow(page):
     shot(page, "03-new-experiment-invalid")
 
     # A YAML override (also the fix) fills the form back and clears the error
-    backbone = _tiny_backbone(page)
+    backbone = registered_backbone(page, "tiny-llama")
     page.wait_for_timeout(500)
     type_yaml(page, "\n".join([
         "experiment_name: e2e-tiny",
@@ -168,15 +169,3 @@ def _flow(page):
     page.reload()
     page.wait_for_function("document.querySelector('#setting-price input')?.value === '2.5'")
     shot(page, "12-settings")
-
-
-def _tiny_backbone(page) -> str:
-    # The registry (STUDIO_HOME/models.yaml) offers the tiny local model in the Model dropdown.
-    page.locator("#field-llm_backbone input").click()
-    option = page.get_by_role("option", name=re.compile("tiny-llama")).first
-    # The selected option carries a check mark line before its text (the dialog preselects the
-    # model that loads here): the id is the last line.
-    text = option.inner_text().strip().splitlines()[-1].strip()
-    page.keyboard.press("Escape")
-    # the option's label may carry an availability mark ("✓ ") before the model's path
-    return re.search(r"\S*tiny-llama\S*", text).group(0)

@@ -13,7 +13,8 @@ import re
 import pytest
 
 from tests.ui.browser_app import (
-    BROWSER_TEST, ROOT, current_yaml, run_pids, running_app, screenshot, screenshot_on_failure, type_yaml,
+    BROWSER_TEST, ROOT, current_yaml, registered_backbone, run_pids, running_app, screenshot, screenshot_on_failure,
+    type_yaml,
 )
 
 DEMO_PAIRS = ROOT / "assets" / "data" / "demo_preferences.csv"
@@ -40,7 +41,8 @@ def test_user_trains_a_dpo_experiment_from_the_demo_pairs_and_reads_its_reward_m
         base = page.base
         page.goto(base + "/?view=datasets")
         page.locator("#dataset-upload input[type=file]").set_input_files(str(DEMO_PAIRS))
-        page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length")
+        page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length",
+                               timeout=60_000)  # the upload, then the name event, on a loaded machine
         page.click("#dataset-import")
         page.wait_for_selector("#dataset-upload-message:has-text('Imported')", timeout=60_000)
         page.locator("#datasets-table [role=gridcell]", has_text="demo_preferences").first.click()
@@ -67,10 +69,7 @@ def test_user_trains_a_dpo_experiment_from_the_demo_pairs_and_reads_its_reward_m
         screenshot(page, "dpo-01-dialog", 400)
 
         dataset_line = next(line for line in current_yaml(page).splitlines() if "train_dataset_id" in line)
-        page.locator("#field-llm_backbone input").click()
-        option_text = page.get_by_role("option", name=re.compile("tiny-llama")).first.inner_text()
-        backbone = option_text.strip().splitlines()[-1].strip()
-        page.keyboard.press("Escape")
+        backbone = registered_backbone(page, "tiny-llama")
         page.wait_for_timeout(300)
         type_yaml(page, "\n".join([
             "experiment_name: pairs-dpo",
