@@ -12,6 +12,8 @@ from dataclasses import asdict
 
 import yaml
 
+from studio.config import ConfigError
+
 from studio.runner.run_folder_reader import METRICS_FILE, MetricsTail
 from studio.store.names import derived_name
 
@@ -19,7 +21,7 @@ from .cost_evidence import cost_line
 from .failure_advice import is_model_load_failure
 from .history_evidence import load_history
 from .kgm_language_model import Refinement, configured_endpoint, refine
-from .model_availability import first_loadable
+from .model_availability import backbone_error, first_loadable
 from .model_registry import RegistryError, choices_for, load_registry
 from .recommend import Recommendation, recommend
 from .registry_evidence import registry_options
@@ -56,8 +58,28 @@ def ask_language_model(experiments, experiment_id: str, recommendation: Recommen
     if isinstance(recommendation, dict):
         recommendation = Recommendation(**recommendation)
     row = experiments.store.experiments.require(experiment_id)
+    config = experiments.config_of(row)
     history, _ = load_history(experiments, row)
-    return refine(endpoint, experiments.config_of(row), recommendation, history)
+    refined = refine(endpoint, config, recommendation, history,
+                     backbone_problem=lambda model_id: _backbone_problem(experiments.home, config, model_id))
+    if refined.extra is not None:
+        try:  # this Studio's rules too (datasets that exist, data files inside the data roots, names)
+            experiments.validate(refined.extra.apply_to(config))
+        except ConfigError as exc:
+            refined.notes.append("The language model's extra suggestion was dropped: " + "; ".join(exc.errors))
+            refined.extra = None
+    return refined
+
+
+def _backbone_problem(home, config, model_id: str) -> str | None:
+    """Why ``model_id`` cannot be this run's backbone: not registered for its problem type, or not loadable."""
+    try:
+        offered = choices_for(load_registry(home), config.problem_type)
+    except RegistryError as exc:
+        return f"the model registry cannot be read ({exc})"
+    if model_id not in offered:
+        return f"{model_id} is not a registered model for {config.problem_type}"
+    return backbone_error(model_id)
 
 
 def _loadable_model(home, config) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Callable
 
 from studio.config import ConfigError, ExperimentConfig, from_dict, merge
 from studio.config.kgm_settings import KGM_MODEL, KGM_PHRASING_MAX_CHARS, KGM_REQUEST_TIMEOUT_S
@@ -21,6 +22,8 @@ from .judge_endpoint import JUDGE_URL_SETTING, judge_environment
 from .recommendation import Recommendation, only_real_changes
 
 LANGUAGE_MODEL_RULE = "language-model"
+# What a suggestion may not touch: the data and the name are the user's choice, not a hyperparameter.
+OFF_LIMITS = ("dataset", "experiment_name")
 SYSTEM_PROMPT = """You are KGM, an experienced practitioner of LLM fine-tuning, advising a user of Studio.
 You receive one run's settings, the evidence Studio measured (its curves or failure, the project's other \
 runs, the model registry, its cost) and Studio's recommendation for the next run.
@@ -56,8 +59,13 @@ def configured_endpoint(store) -> LanguageModelEndpoint | None:
 
 
 def refine(endpoint: LanguageModelEndpoint, config: ExperimentConfig, recommendation: Recommendation,
-           history: ProjectHistory | None = None) -> Refinement:
-    """Ask the endpoint; returns KGM's recommendation (phrased when the model answered) and a checked extra."""
+           history: ProjectHistory | None = None,
+           backbone_problem: Callable[[str], str | None] | None = None) -> Refinement:
+    """Ask the endpoint; returns KGM's recommendation (phrased when the model answered) and a checked extra.
+
+    ``backbone_problem(model_id)`` says why another backbone the model proposes cannot be used here
+    (not registered for the problem type, not loadable), or None.
+    """
     try:
         reply = _ask(endpoint, _request(config, recommendation))
     except Exception as exc:  # openai.APIError and its kin, a closed port, a proxy error page
@@ -76,7 +84,7 @@ def refine(endpoint: LanguageModelEndpoint, config: ExperimentConfig, recommenda
                                  recommendation.evidence + [f"phrasing: the language model {endpoint.model}"],
                                  recommendation.rule)
     extra, problem = _checked_extra(answer.get("extra"), config, recommendation, history or ProjectHistory(),
-                                    endpoint.model)
+                                    endpoint.model, backbone_problem)
     if problem:
         notes.append(problem)
     return Refinement(phrased, extra, notes)
@@ -116,12 +124,15 @@ def _json_object(reply: str) -> dict | None:
 
 
 def _checked_extra(extra, config: ExperimentConfig, recommendation: Recommendation, history: ProjectHistory,
-                   model: str) -> tuple[Recommendation | None, str]:
+                   model: str, backbone_problem) -> tuple[Recommendation | None, str]:
     if extra is None:
         return None, ""
-    said = f"The language model's extra suggestion was dropped:"
+    said = "The language model's extra suggestion was dropped:"
     if not isinstance(extra, dict) or not isinstance(extra.get("overrides"), dict) or not extra["overrides"]:
         return None, f"{said} it named no settings to change."
+    touched = [key for key in OFF_LIMITS if key in extra["overrides"]]
+    if touched:
+        return None, f"{said} it changes {touched[0]}, which is this run's choice, not a setting to tune."
     try:
         proposed = from_dict(merge(config.model_dump(mode="json"), extra["overrides"]))
     except ConfigError as exc:
@@ -139,6 +150,10 @@ def _checked_extra(extra, config: ExperimentConfig, recommendation: Recommendati
     earlier = history.tried(proposed)
     if earlier is not None:
         return None, f"{said} that configuration was already run in this project ({earlier.name})."
+    if proposed.llm_backbone != config.llm_backbone and backbone_problem is not None:
+        problem = backbone_problem(proposed.llm_backbone)
+        if problem:
+            return None, f"{said} {problem}."
     return candidate, ""
 
 

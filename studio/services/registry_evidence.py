@@ -132,10 +132,10 @@ def machine_memory_bytes() -> float | None:
         try:
             result = subprocess.run([nvidia_smi, "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
                                     capture_output=True, text=True, timeout=10, check=False)
-            sizes = [float(line) * 2**20 for line in result.stdout.split() if line.strip().isdigit()]
-            if result.returncode == 0 and sizes:
-                return min(sizes)
-        except (OSError, subprocess.SubprocessError, ValueError):
+            smallest = smallest_gpu_bytes(result.stdout) if result.returncode == 0 else None
+            if smallest:
+                return smallest
+        except (OSError, subprocess.SubprocessError):
             pass
     try:
         import psutil
@@ -143,6 +143,17 @@ def machine_memory_bytes() -> float | None:
         return float(psutil.virtual_memory().total)
     except Exception:  # psutil missing or the platform does not say
         return None
+
+
+def smallest_gpu_bytes(memory_total_mib: str) -> float | None:
+    """The smallest of the GPUs' memory from ``nvidia-smi --query-gpu=memory.total`` (MiB, one a line)."""
+    sizes = []
+    for line in memory_total_mib.splitlines():
+        try:
+            sizes.append(float(line.strip().split()[0]) * 2**20)
+        except (IndexError, ValueError):  # a blank line, "[N/A]"
+            continue
+    return min(sizes) if sizes else None
 
 
 def _count(parameters: float) -> str:

@@ -12,7 +12,7 @@ from studio.services.cost_evidence import cost_line
 from studio.services.history_evidence import PastRun, ProjectHistory, config_signature
 from studio.services.model_registry import RegisteredModel
 from studio.services.recommend import recommend
-from studio.services.registry_evidence import backbone_options, model_parameters
+from studio.services.registry_evidence import backbone_options, model_parameters, smallest_gpu_bytes
 
 GIB = 2**30
 DATA = {"dataset": {"train_dataset_id": "d1"}}
@@ -161,6 +161,12 @@ def test_an_out_of_memory_run_gets_a_smaller_backbone_once_the_memory_fixes_were
         rec = recommend(cfg, [], status="Failed", error="CUDA out of memory", history=history, backbones=options)
         history.runs.append(run("tried", rec.apply_to(cfg), None, "Failed"))
     assert rec.overrides == {"llm_backbone": "org/text-1.5b"}
+
+
+def test_the_memory_that_bounds_a_larger_backbone_is_the_smallest_gpus():
+    assert smallest_gpu_bytes("81920\n40960\n") == 40960 * 2**20
+    assert smallest_gpu_bytes("143771 MiB\n[N/A]\n\n") == 143771 * 2**20
+    assert smallest_gpu_bytes("") is None
 
 
 def test_a_backbone_of_unknown_size_gets_no_backbone_advice():

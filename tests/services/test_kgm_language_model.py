@@ -104,3 +104,23 @@ def test_a_model_that_fails_or_rambles_leaves_kgms_own_advice(service, dataset):
     # The server is gone: a refused connection is a note too, not an error.
     gone = kgm.ask_language_model(service, source["id"], offline)
     assert "did not answer" in gone.notes[0]
+
+
+def test_an_extra_suggestion_may_not_change_the_data_nor_pick_an_unregistered_or_unloadable_model(
+        service, dataset, studio_home, tiny_llama_dir, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(studio_home / "empty-hf-cache"))
+    (studio_home / "models.yaml").write_text(f"models:\n  - {{id: '{tiny_llama_dir}', family: Local}}\n")
+    source = flat_run(service, dataset)
+    cases = (({"dataset": {"validation_size": 0.3}}, "changes dataset"),
+             ({"llm_backbone": "someone/unknown-7b"}, "someone/unknown-7b is not a registered model"),
+             ({"llm_backbone": "Qwen/Qwen3-0.6B"}, "cannot be loaded on this machine"),
+             ({"llm_backbone": str(tiny_llama_dir)}, None))
+    for overrides, said in cases:
+        with stub_model({"explanation": PHRASED, "extra": {"overrides": overrides}}) as server:
+            configure(service, server.base_url)
+            refined = kgm.ask_language_model(service, source["id"], kgm.ask(service, source["id"]))
+        if said is None:
+            assert refined.extra.overrides == overrides and refined.notes == []
+        else:
+            assert refined.extra is None and said in refined.notes[0], (overrides, refined.notes)
