@@ -10,6 +10,7 @@ from studio.config.problem_types import CAUSAL_LM
 from studio.config.limits import ALLOW_DEPLOY, ALLOW_PUSH, DEMO_DEFAULTS, MAX_EPOCHS, MAX_UPLOAD_MB
 from studio.config.runner_settings import MAX_CONCURRENT_RUNS, MAX_RUN_MINUTES
 from studio.datasets import DatasetError
+from studio.runner import Supervisor
 from studio.services.app_settings import save_settings
 from studio.services.datasets import DatasetService
 from studio.services.deploy import DeployError, DeploymentService
@@ -35,6 +36,7 @@ def test_a_demo_gets_its_limits_once_and_keeps_what_the_operator_set(store):
     assert MAX_CONCURRENT_RUNS.value(store.settings) == 1
     assert MAX_UPLOAD_MB.value(store.settings) == DEMO_DEFAULTS[MAX_UPLOAD_MB.key]
     assert not ALLOW_PUSH.value(store.settings) and not ALLOW_DEPLOY.value(store.settings)
+    assert Supervisor(store, store.home, gpus=["0", "1"]).max_concurrent() == 1  # the rest wait in the queue
     store.settings.delete(MAX_EPOCHS.key)  # the operator cleared the cap: a restart must not bring it back
     assert apply_demo_defaults(store) == []
     assert MAX_EPOCHS.value(store.settings) is None
