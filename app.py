@@ -1,4 +1,4 @@
-"""Start Studio: ``python app.py [--port N] [--host H]``; data lives under STUDIO_HOME.
+"""Start Studio: ``python app.py [--port N] [--host H] [--auth-file users.yaml]``; data lives under STUDIO_HOME.
 
 Training runs are separate processes: they keep going when the browser tab closes or this
 app stops, and the app reattaches to them when it starts again.
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from studio.auth.startup import SIGN_IN_MESSAGE, AuthFileError, exposure_warning, open_user_file
 from studio.config.data_bounds import MAX_UPLOAD_BYTES
 from studio.datasets import DatasetError
 from studio.paths import studio_home
@@ -39,7 +40,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--demo", action="store_true",
                         help="seed an empty Studio with demo datasets and tiny models (on by default on a Space)")
+    parser.add_argument("--auth-file", default=None,
+                        help="sign-in file of users (bcrypt-hashed passwords, role admin|member); "
+                             "default: STUDIO_AUTH_FILE; without one Studio is single-user")
     args = parser.parse_args(argv)
+    try:
+        users = open_user_file(args.auth_file)
+    except AuthFileError as exc:
+        raise SystemExit(f"Studio cannot start: {exc}") from None
+    warning = exposure_warning(args.host, signed_in=users is not None)
+    if warning:
+        print(warning, flush=True)
 
     home = studio_home()
     # Taken before restart recovery or any other write, held until this process ends.
@@ -50,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     except StoreError as exc:  # another app on this folder, or a corrupt database: touch nothing
         lock.release()
         raise SystemExit(f"Studio cannot start: {exc}") from None
+    ctx.users = users
     if demo_requested(args.demo):
         ctx.demo = True
         try:
@@ -66,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
             footer_links=[],  # nothing under STUDIO_HOME is served as a file; downloads expire
             max_file_size=MAX_UPLOAD_BYTES,  # the importer checks it too, for uploads that skip Gradio
             app_kwargs={"routes": legacy_routes()},
+            # Gradio's own sign-in page and session cookie; the file is re-read when it changes.
+            auth=users.verify if users is not None else None, auth_message=SIGN_IN_MESSAGE,
             # Gradio's 3 s probe of its own first page fails on a loaded machine (measured 3.4 s on
             # 2 busy cores) and then refuses to start; the server is up either way.
             _frontend=False)
