@@ -34,7 +34,8 @@ STALE_AFTER_S = 3600
 
 
 def import_dataset(store: Store, path_or_bytes: Source | str, filename: str, name: str,
-                   project_id: str | None = None, limits: ImportLimits = ImportLimits()) -> dict:
+                   project_id: str | None = None, limits: ImportLimits = ImportLimits(),
+                   owner: str | None = None) -> dict:
     """Read, check and profile the upload, store it under datasets/<id>/, and add its row.
 
     Raises ``DatasetError`` (nothing written, DB untouched) when the file cannot be used:
@@ -61,7 +62,7 @@ def import_dataset(store: Store, path_or_bytes: Source | str, filename: str, nam
                            f"{size_text(limits.max_upload_bytes)} an upload may have; split it into smaller datasets")
     try:
         table, profile, image_columns, json_columns = _read_and_profile(source, fmt, filename, limits)
-        return _store(store, project_id, name, filename, fmt, table, profile, image_columns, json_columns)
+        return _store(store, project_id, name, filename, fmt, table, profile, image_columns, json_columns, owner)
     except MemoryError:  # ArrowMemoryError too
         raise DatasetError(f"{filename}: the data does not fit in the server's memory; "
                            "split it into smaller datasets") from None
@@ -92,7 +93,7 @@ def _read_and_profile(source: Source, fmt: str, filename: str, limits: ImportLim
 
 
 def _store(store: Store, project_id: str, name: str, filename: str, fmt: str, table, profile: dict,
-           image_columns: list[str], json_columns: list[str]) -> dict:
+           image_columns: list[str], json_columns: list[str], owner: str | None = None) -> dict:
     """Write the folder under a staging name, then rename it and add the row together (or neither)."""
     dataset_id = new_id()
     datasets_root = dataset_dir(dataset_id, store.home).parent
@@ -112,6 +113,7 @@ def _store(store: Store, project_id: str, name: str, filename: str, fmt: str, ta
                     "id": dataset_id, "project_id": project_id, "name": name, "filename": filename,
                     "format": fmt, "rows": profile["rows"], "columns": list(table.column_names),
                     "image_columns": image_columns, "size_bytes": (final / DATA_FILE).stat().st_size,
+                    **({"owner": owner} if owner else {}),
                 }
                 return store.datasets.add(row)
             except StoreError as exc:  # a value the database cannot hold: refused, nothing kept

@@ -70,7 +70,7 @@ class Launcher:
                 "status": STARTING, "stage": "starting", "progress": 0.0, "pid": None,
                 "started": _iso(started), "updated": _iso(started), "error": None,
             })
-            spec = LaunchSpec(experiment_id, run_dir, argv, self._environment(gpus), gpus, plan.num_gpus,
+            spec = LaunchSpec(experiment_id, run_dir, argv, self._environment(gpus, experiment_id), gpus, plan.num_gpus,
                               plan.num_processes, run_dir / SYSTEM_LOG)
             job = executor.start(spec)
         except (OSError, ExecutorError) as exc:
@@ -95,13 +95,14 @@ class Launcher:
         if (self.store.experiments.get(experiment_id) or {}).get("stage") != stage:
             self._update(experiment_id, {"stage": stage})
 
-    def _environment(self, gpus: list[str]) -> dict[str, str]:
-        """What the engine needs beyond the executor's own environment."""
+    def _environment(self, gpus: list[str], experiment_id: str | None = None) -> dict[str, str]:
+        """What the engine needs beyond the executor's own environment (the judge key of the run's owner)."""
+        owner = (self.store.experiments.get(experiment_id) or {}).get("owner") if experiment_id else None
         env = {
             "STUDIO_HOME": str(self.home),
             "CUDA_VISIBLE_DEVICES": ",".join(gpus),  # "" hides every GPU: a CPU run
             "PYTHONUNBUFFERED": "1",  # so system.log shows output as it happens
-            **judge_environment(self.store),
+            **judge_environment(self.store, owner),
         }
         # `python -m training` must import this checkout's engine whatever the cwd.
         project_root = str(Path(__file__).resolve().parents[2])

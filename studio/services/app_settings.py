@@ -10,6 +10,7 @@ from studio.config.runner_settings import (EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT
 from studio.store import StoreError
 from studio.store.names import character_problem
 
+from .access_policy import SINGLE_USER, Actor, check_administer, secret_key
 from .experiments import PRICE_SETTING
 from .judge_endpoint import save_judge_endpoint
 from .push import HF_TOKEN_SECRET
@@ -26,13 +27,17 @@ JUDGE_KEY_NOTES = {
 def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: str | None = None, remove_hf_token: bool = False,
                   judge_url: str | None = None, judge_key: str | None = None,
                   remove_judge_key: bool = False, executor: str | None = None,
-                  ray_address: str | None = None, limits: dict | None = None, kgm_model: str | None = None) -> str:
-    """Store the Settings page's values; returns the message to show, raises ``StoreError`` naming the field.
+                  ray_address: str | None = None, limits: dict | None = None, kgm_model: str | None = None,
+                  actor: Actor = SINGLE_USER) -> str:
+    """Store the Settings page's values; returns the message to show, raises ``StoreError`` naming the field
+    (``AccessDenied`` for a member: the shared settings are for admins; the token and judge key are
+    ``actor``'s own, see ``save_credentials``).
 
     ``limits`` maps the keys of MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS (numbers; empty = the
     default) and ALLOW_PUSH, ALLOW_DEPLOY (booleans) to their new values; keys left out stay as they are.
     ``kgm_model`` None leaves the stored Ask KGM model as it is; "" removes it (KGM works offline).
     """
+    check_administer(actor, "the shared Settings")
     price = _price(price)
     limits = limits or {}
     runner_values = {MAX_CONCURRENT_RUNS: _runner_number(MAX_CONCURRENT_RUNS, max_concurrent, whole=True),
@@ -44,10 +49,7 @@ def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: 
     executor = _executor(executor)
     ray_address = _http_url(RAY_ADDRESS.label, ray_address)
     kgm_model = _kgm_model(kgm_model)
-    for label, secret in (("Hugging Face token", hf_token), ("LLM judge API key", judge_key)):
-        problem = character_problem(secret.strip()) if secret else None
-        if problem:  # the message names a position, never the secret itself
-            raise StoreError(f"{label}: {problem}")
+    _check_secrets(hf_token, judge_key)
     store.settings.set(PRICE_SETTING, price)
     for setting, value in runner_values.items():
         if value is None:
@@ -61,17 +63,35 @@ def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: 
             store.settings.set(setting.key, value)
         else:
             store.settings.delete(setting.key)
-    if remove_hf_token:
-        store.secrets.delete(HF_TOKEN_SECRET)
-    elif hf_token and hf_token.strip():
-        store.secrets.set(HF_TOKEN_SECRET, hf_token.strip())
     if kgm_model is not None:
         if kgm_model:
             store.settings.set(KGM_MODEL.key, kgm_model)
         else:
             store.settings.delete(KGM_MODEL.key)
-    key_outcome = save_judge_endpoint(store, judge_url, judge_key, remove_judge_key)
+    return save_credentials(store, actor, hf_token=hf_token, remove_hf_token=remove_hf_token,
+                            judge_key=judge_key, remove_judge_key=remove_judge_key, judge_url=judge_url)
+
+
+def save_credentials(store, actor: Actor, *, hf_token: str | None = None, remove_hf_token: bool = False,
+                     judge_key: str | None = None, remove_judge_key: bool = False,
+                     judge_url: str | None = None) -> str:
+    """Store ``actor``'s own Hugging Face token and judge key (any signed-in user may); ``judge_url``
+    None keeps the shared judge URL, which only an admin changes."""
+    _check_secrets(hf_token, judge_key)
+    token_key = secret_key(actor, HF_TOKEN_SECRET)
+    if remove_hf_token:
+        store.secrets.delete(token_key)
+    elif hf_token and hf_token.strip():
+        store.secrets.set(token_key, hf_token.strip())
+    key_outcome = save_judge_endpoint(store, judge_url, judge_key, remove_judge_key, user=actor.name)
     return "Saved." + JUDGE_KEY_NOTES.get(key_outcome, "")
+
+
+def _check_secrets(hf_token: str | None, judge_key: str | None) -> None:
+    for label, secret in (("Hugging Face token", hf_token), ("LLM judge API key", judge_key)):
+        problem = character_problem(secret.strip()) if secret else None
+        if problem:  # the message names a position, never the secret itself
+            raise StoreError(f"{label}: {problem}")
 
 
 def _price(value) -> float:

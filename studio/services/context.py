@@ -9,6 +9,7 @@ from pathlib import Path
 from studio.runner.supervisor import Supervisor
 from studio.store import Store
 
+from .access_policy import NOBODY, SINGLE_USER, Actor, check_change, owner_fields
 from .compare import CompareService
 from .datasets import DatasetService
 from .evaluations import EvaluationService
@@ -50,6 +51,7 @@ class AppContext:
     compare: CompareService | None = None
     studies: StudyService | None = None
     demo: bool = False  # a public demo (--demo or a Space): the home page offers its one-click run
+    users: object | None = None  # studio.auth.UserFile when started with --auth-file; None: single-user
 
     def __post_init__(self):
         if self.evaluations is None:
@@ -80,6 +82,14 @@ class AppContext:
     def experiment_list(self) -> ExperimentList:
         return ExperimentList(self.store, self.experiments)
 
+    def actor_for(self, username: str | None) -> Actor:
+        """Who a request's signed-in name stands for (the role is read from the sign-in file now,
+        so a role change applies at once); everyone is the admin without sign-in."""
+        if self.users is None:
+            return SINGLE_USER
+        role = self.users.role(username) if username else None
+        return Actor(username, role) if role else NOBODY
+
     def models(self) -> list[RegisteredModel]:
         # Read on each use so an admin's edit to STUDIO_HOME/models.yaml shows without a restart.
         return load_registry(self.home)
@@ -97,6 +107,20 @@ class AppContext:
         self.store.settings.set(CURRENT_PROJECT_SETTING, project_id)
         self.changes.bump()
         return project
+
+    def create_project(self, name: str, actor: Actor = SINGLE_USER) -> dict:
+        """A new project owned by ``actor``, made the current one (StoreError naming the problem)."""
+        created = self.store.projects.create(name, owner=owner_fields(actor).get("owner"))
+        self.set_current_project(created["id"])
+        return created
+
+    def rename_project(self, project_id: str, name: str, actor: Actor = SINGLE_USER) -> dict:
+        project = self.store.projects.get(project_id)
+        if project is not None:
+            check_change(actor, project, "rename", "project")
+        renamed = self.store.projects.rename(project_id, name)
+        self.changes.bump()
+        return renamed
 
     def close(self) -> None:
         self.supervisor.shutdown()

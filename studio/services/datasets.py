@@ -14,6 +14,7 @@ from studio.config.data_bounds import ImportLimits
 from studio.datasets import (DatasetError, delete_dataset, experiments_using, import_dataset, load_profile,
                              preview)
 
+from .access_policy import SINGLE_USER, Actor, check_change, may_change, owner_fields
 from .limits import max_upload_bytes, upload_problem
 
 
@@ -38,30 +39,39 @@ class DatasetService:
     def get(self, dataset_id: str | None) -> dict | None:
         return self.store.datasets.get(dataset_id) if dataset_id else None
 
-    def import_upload(self, path: str | Path, filename: str, name: str | None, project_id: str) -> dict:
-        """Import an uploaded file; its name (without extension) names the dataset when ``name`` is blank."""
+    def import_upload(self, path: str | Path, filename: str, name: str | None, project_id: str,
+                      actor: Actor = SINGLE_USER) -> dict:
+        """Import an uploaded file, owned by ``actor``; its name (without extension) names the dataset
+        when ``name`` is blank."""
         name = (name or "").strip() or Path(filename).stem
         if self._limits is None:  # checked before a byte is read, with the Settings entry named
             problem = upload_problem(self.store, filename, _size(path))
             if problem:
                 raise DatasetError(problem)
-        return import_dataset(self.store, Path(path), filename, name, project_id, limits=self.limits)
+        return import_dataset(self.store, Path(path), filename, name, project_id, limits=self.limits,
+                              owner=owner_fields(actor).get("owner"))
 
-    def import_demo(self, project_id: str) -> dict:
+    def import_demo(self, project_id: str, actor: Actor = SINGLE_USER) -> dict:
         """The shipped demo dataset in this project (the one already imported, if it is there)."""
         for row in self.store.datasets.list(project_id):
             if row.get("name") == DEMO_NAME:
                 return row
         if not DEMO_DATASET.is_file():
             raise DatasetError(f"the demo dataset {DEMO_DATASET} is missing from this installation")
-        return self.import_upload(DEMO_DATASET, DEMO_DATASET.name, DEMO_NAME, project_id)
+        return self.import_upload(DEMO_DATASET, DEMO_DATASET.name, DEMO_NAME, project_id, actor)
 
     def users(self, dataset_id: str) -> list[dict]:
         """The experiments that train or validate on the dataset (they block its deletion)."""
         return experiments_using(self.store, dataset_id)
 
-    def delete(self, dataset_id: str) -> None:
+    def delete(self, dataset_id: str, actor: Actor = SINGLE_USER) -> None:
+        row = self.store.datasets.get(dataset_id)
+        if row is not None:
+            check_change(actor, row, "delete", "dataset")
         delete_dataset(self.store, dataset_id)
+
+    def may_delete(self, dataset_id: str | None, actor: Actor) -> bool:
+        return may_change(actor, self.get(dataset_id))
 
     def show(self, dataset_id: str, rows: int) -> tuple[pd.DataFrame, dict]:
         """The first ``rows`` rows shortened for display, and the profile (DatasetError if unreadable)."""

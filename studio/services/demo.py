@@ -20,7 +20,8 @@ from studio.config.problem_types import (CAUSAL_LM, CLASSIFICATION_LM, IMAGE_CLA
                                          OBJECT_DETECTION)
 from studio.datasets import import_dataset
 
-from .model_registry import ADMIN_REGISTRY_NAME
+from .model_registry import ADMIN_REGISTRY_NAME, RegistryError
+from .registry_admin import load_admin_registry
 
 DEMO_PROJECT_NAME = "Demo"
 DEMO_DATA = Path(__file__).resolve().parents[2] / "assets" / "data"
@@ -122,14 +123,10 @@ def _build_model(kind: str, path: Path) -> None:
 def _register(home: Path, models: dict[str, str]) -> bool:
     """Append the tiny models missing from STUDIO_HOME/models.yaml; an admin's entries stay as they are."""
     registry = home / ADMIN_REGISTRY_NAME
-    data: dict = {"models": []}
-    if registry.is_file():
-        try:
-            data = yaml.safe_load(registry.read_text(encoding="utf-8")) or {"models": []}
-        except yaml.YAMLError as exc:
-            raise DemoError(f"{registry}: not valid YAML ({exc}); fix or remove it to seed the demo") from None
-        if not isinstance(data, dict) or not isinstance(data.setdefault("models", []), list):
-            raise DemoError(f"{registry}: expected a top-level 'models:' list; fix it to seed the demo")
+    try:
+        data = load_admin_registry(registry)
+    except RegistryError as exc:
+        raise DemoError(f"{exc} (to seed the demo)") from None
     known = {str(e.get("id") if isinstance(e, dict) else e).strip() for e in data["models"]}
     missing = [{"id": path, "family": "Tiny (demo)", "problem_types": TINY_MODELS[folder][1]}
                for folder, path in models.items() if path not in known]

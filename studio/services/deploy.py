@@ -30,6 +30,7 @@ from studio.serve.generation_defaults import from_run_folder
 from studio.serve.model_loading import ModelLoadError, find_model_folder
 from studio.store.names import character_problem, clean_name, derived_name, fold_name
 
+from .access_policy import SINGLE_USER, Actor, check_change, owner_fields
 from . import deploy_snippets, serve_process
 from .limits import action_refusal
 from .chat import chat_stream  # noqa: F401  (the UI imports the chat helper from here)
@@ -62,8 +63,11 @@ class DeploymentService:
 
     # ------------------------------------------------------------------ deployments
     def create(self, experiment_id: str, name: str | None = None, api_key: str | None = None,
-               gpu: str | int | None = None, start: bool = True) -> dict:
-        """Register a deployment of a Completed run and (by default) start serving it."""
+               gpu: str | int | None = None, start: bool = True, actor: Actor = SINGLE_USER) -> dict:
+        """Register a deployment of a Completed run (owned by ``actor``) and by default start serving it."""
+        experiment = self.store.experiments.get(experiment_id)
+        if experiment is not None:
+            check_change(actor, experiment, "deploy", "experiment")
         self._refuse_when_turned_off()
         model_dir, config = self._deployable_model(experiment_id)
         if (name or "").strip():
@@ -79,17 +83,18 @@ class DeploymentService:
             "status": STOPPED, "pid": None, "port": None, "host": self.host, "base_url": None,
             "gpu": None, "gpu_requested": None if gpu is None else str(gpu),
             "auth": bool(api_key), "api_key_masked": None,
-            "error": None, "ephemeral": False, "updated": _now(),
+            "error": None, "ephemeral": False, "updated": _now(), **owner_fields(actor),
         })
         if api_key:
             self.store.secrets.set(_secret_key(row["id"]), api_key)
             row = self.store.deployments.update(row["id"], api_key_masked=self.store.secrets.masked(
                 _secret_key(row["id"])))
-        return self.start(row["id"]) if start else row
+        return self.start(row["id"], actor) if start else row
 
-    def start(self, deployment_id: str) -> dict:
+    def start(self, deployment_id: str, actor: Actor = SINGLE_USER) -> dict:
         with self._lock:
             row = self.store.deployments.require(deployment_id)
+            check_change(actor, row, "start", "deployment")
             if not row.get("ephemeral"):  # the Chat page's own servers are not deployments
                 self._refuse_when_turned_off()
             if row["status"] in LIVE_STATUSES and serve_process.is_our_server(row["pid"], row["port"]):
@@ -112,17 +117,19 @@ class DeploymentService:
                 deployment_id, status=STARTING, pid=process.pid, port=port, gpu=gpu, error=None,
                 base_url=f"http://{self._client_host()}:{port}/v1", started=_now(), updated=_now())
 
-    def stop(self, deployment_id: str) -> dict:
+    def stop(self, deployment_id: str, actor: Actor = SINGLE_USER) -> dict:
         with self._lock:
             row = self.store.deployments.require(deployment_id)
+            check_change(actor, row, "stop", "deployment")
             if serve_process.is_our_server(row["pid"], row["port"]):
                 serve_process.stop_group(row["pid"])
             self._reap(deployment_id)
             return self.store.deployments.update(deployment_id, status=STOPPED, pid=None, updated=_now())
 
-    def delete(self, deployment_id: str) -> None:
+    def delete(self, deployment_id: str, actor: Actor = SINGLE_USER) -> None:
         with self._lock:
-            self.stop(deployment_id)
+            check_change(actor, self.store.deployments.require(deployment_id), "delete", "deployment")
+            self.stop(deployment_id, actor)
             self.store.deployments.delete(deployment_id)
             self.store.secrets.delete(_secret_key(deployment_id))
             shutil.rmtree(self._folder(deployment_id), ignore_errors=True)

@@ -20,6 +20,7 @@ from studio import paths
 from studio.config.problem_types import CAUSAL_LM, DPO
 from studio.runner.run_folder_reader import read_status
 
+from .access_policy import SINGLE_USER, Actor, owner_fields
 from .judge_endpoint import judge_environment
 from .serve_process import PROJECT_ROOT, process_alive
 
@@ -59,7 +60,8 @@ class EvaluationService:
 
     # ---- start ---------------------------------------------------------------------------
     def start(self, experiment_id: str, baseline: str, judge_model: str,
-              max_prompts: int = DEFAULT_MAX_PROMPTS) -> dict:
+              max_prompts: int = DEFAULT_MAX_PROMPTS, actor: Actor = SINGLE_USER) -> dict:
+        """Start a pairwise evaluation owned by ``actor``, judged with ``actor``'s own judge key."""
         row = self.store.experiments.get(experiment_id)
         if row is None:
             raise EvaluationError(f"there is no experiment with id {experiment_id!r}")
@@ -70,7 +72,7 @@ class EvaluationService:
             raise EvaluationError("judge model: name the judge model (e.g. the served name of a deployment)")
         if not 1 <= int(max_prompts) <= MAX_PROMPTS_LIMIT:
             raise EvaluationError(f"prompts: between 1 and {MAX_PROMPTS_LIMIT}")
-        judge_env = judge_environment(self.store)
+        judge_env = judge_environment(self.store, actor.name)
         if not (judge_env.get("OPENAI_BASE_URL") or judge_env.get("OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")):
             raise EvaluationError("no judge endpoint: set the OpenAI-compatible judge URL (and key) in Settings, "
                                   "e.g. a Studio deployment's /v1 address")
@@ -78,7 +80,8 @@ class EvaluationService:
         prompts = self._prompts(experiment_id, int(max_prompts))
         record = self.store.evaluations.add({
             "experiment_id": experiment_id, "project_id": row.get("project_id"), "baseline": baseline,
-            "baseline_name": baseline_model["name"], "judge_model": judge_model.strip(), "prompts": len(prompts)})
+            "baseline_name": baseline_model["name"], "judge_model": judge_model.strip(), "prompts": len(prompts),
+            **owner_fields(actor)})
         eval_dir = self.folder(record)
         eval_dir.mkdir(parents=True, exist_ok=True)
         request = {"prompts": prompts, "judge_model": judge_model.strip(),

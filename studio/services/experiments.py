@@ -25,6 +25,7 @@ from studio.runner.run_folder_reader import TERMINAL_STATUSES, has_resume_checkp
 from studio.store.names import character_problem, derived_name
 from studio.store.records import new_id
 
+from .access_policy import SINGLE_USER, Actor, check_change, check_change_all, owner_fields
 from .archive import build_archive
 from .downloads import ExpiringDownloads
 from .limits import epochs_problem
@@ -98,9 +99,9 @@ class ExperimentService:
 
     def create(self, config: ExperimentConfig | str | dict, project_id: str | None = None, *,
                source_id: str | None = None, connection: str | None = None,
-               explanation: str | None = None) -> dict:
-        """Store, write and queue a new experiment; returns its row (``explanation``: why it was
-        suggested, e.g. by Ask KGM, shown on its page)."""
+               explanation: str | None = None, actor: Actor = SINGLE_USER) -> dict:
+        """Store, write and queue a new experiment owned by ``actor``; returns its row (``explanation``:
+        why it was suggested, e.g. by Ask KGM, shown on its page)."""
         config = self.validate(config)
         experiment_id = new_id()
         if not config.experiment_name.strip():
@@ -119,6 +120,7 @@ class ExperimentService:
             "connection": connection if source_id else None,
             "status": "Queued",
             **({"explanation": explanation} if explanation else {}),
+            **owner_fields(actor),
         })
         try:
             write_atomic(self.run_dir(experiment_id) / "config.yaml", dump_yaml(config))
@@ -128,12 +130,12 @@ class ExperimentService:
             raise
         return self.store.experiments.require(experiment_id)
 
-    def rerun(self, experiment_id: str) -> dict:
-        """The same settings again, as a new experiment linked to this one."""
+    def rerun(self, experiment_id: str, actor: Actor = SINGLE_USER) -> dict:
+        """The same settings again, as a new experiment linked to this one (owned by who asked)."""
         row = self.store.experiments.require(experiment_id)
         config = self.config_of(row)
         config = config.model_copy(update={"experiment_name": derived_name(row["name"], "-rerun")})
-        return self.create(config, row.get("project_id"), source_id=experiment_id, connection=RERUN)
+        return self.create(config, row.get("project_id"), source_id=experiment_id, connection=RERUN, actor=actor)
 
     def copy_yaml(self, experiment_id: str) -> str:
         """The overrides YAML that pre-fills the New Experiment dialog for a Copy."""
@@ -175,13 +177,18 @@ class ExperimentService:
         return load_yaml(row.get("config") or "")
 
     # ------------------------------------------------------------------ run control
-    def stop(self, experiment_id: str) -> None:
+    def stop(self, experiment_id: str, actor: Actor = SINGLE_USER) -> None:
+        row = self.store.experiments.get(experiment_id)
+        if row is not None:
+            check_change(actor, row, "stop", "experiment")
         self.supervisor.stop(experiment_id)
 
-    def resume(self, experiment_id: str) -> None:
+    def resume(self, experiment_id: str, actor: Actor = SINGLE_USER) -> None:
         # The runner restarts the progress at 0 while the engine reloads the checkpoint; the page
         # keeps showing where the run was (resume_progress) until training moves again.
         row = self.store.experiments.get(experiment_id) or {}
+        if row:
+            check_change(actor, row, "resume", "experiment")
         progress = row.get("progress") if isinstance(row.get("progress"), (int, float)) else 0.0
         if row:
             self.store.experiments.update(experiment_id, resume_progress=float(progress))
@@ -191,8 +198,12 @@ class ExperimentService:
         return row.get("status") in RESUMABLE_STATUSES and \
             has_resume_checkpoint(self.run_dir(row["id"]))
 
-    def delete(self, experiment_ids: list[str]) -> int:
-        """Delete experiments (running ones are stopped first); returns how many."""
+    def delete(self, experiment_ids: list[str], actor: Actor = SINGLE_USER) -> int:
+        """Delete experiments (running ones are stopped first); returns how many.
+
+        All or none: when ``actor`` may not delete one of them, nothing is deleted (AccessDenied)."""
+        rows = [row for row in map(self.store.experiments.get, experiment_ids) if row is not None]
+        check_change_all(actor, rows, "delete", "experiment")
         count = 0
         for experiment_id in experiment_ids:
             if self.store.experiments.get(experiment_id) is None:

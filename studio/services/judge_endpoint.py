@@ -11,29 +11,42 @@ from __future__ import annotations
 
 import os
 
+from .access_policy import secret_key
+
 JUDGE_URL_SETTING = "judge_base_url"
 JUDGE_KEY_SECRET = "judge_api_key"
 # The URL the stored key was entered with (not a secret; kept in db.json beside the URL).
 JUDGE_KEY_ENDPOINT_SETTING = "judge_key_endpoint"
 
 
-def save_judge_endpoint(store, url: str | None, key: str | None = None, remove_key: bool = False) -> str:
-    """Store the judge URL and, when given, its key; returns what happened to the key, for the page.
+def key_names(user: str | None) -> tuple[str, str]:
+    """The secret holding ``user``'s judge key and the setting naming the URL it was entered for
+    (the shared ones in single-user mode)."""
+    return secret_key(user, JUDGE_KEY_SECRET), secret_key(user, JUDGE_KEY_ENDPOINT_SETTING)
+
+
+def save_judge_endpoint(store, url: str | None, key: str | None = None, remove_key: bool = False,
+                        user: str | None = None) -> str:
+    """Store the judge URL (None: keep it) and, when given, ``user``'s key for it; returns what
+    happened to the key, for the page.
 
     The key goes first when it must go, so a failure part way can lose the key but never
-    leave it bound to a host it was not entered for.
+    leave it bound to a host it was not entered for. Other users' keys stay bound to the URL they
+    were entered for, so a changed URL is never handed a key meant for another host.
     """
-    url, key = (url or "").strip(), (key or "").strip()
+    key = (key or "").strip()
+    secret, bound_setting = key_names(user)
     with store.lock:
         previous = str(store.settings.get(JUDGE_URL_SETTING, "") or "")
-        had_key = store.secrets.get(JUDGE_KEY_SECRET) is not None
+        url = previous if url is None else url.strip()
+        had_key = store.secrets.get(secret) is not None
         if remove_key or (url != previous and not key):
-            store.secrets.delete(JUDGE_KEY_SECRET)
-            store.settings.delete(JUDGE_KEY_ENDPOINT_SETTING)
+            store.secrets.delete(secret)
+            store.settings.delete(bound_setting)
         store.settings.set(JUDGE_URL_SETTING, url)
         if key and not remove_key:
-            store.secrets.set(JUDGE_KEY_SECRET, key)
-            store.settings.set(JUDGE_KEY_ENDPOINT_SETTING, url)
+            store.secrets.set(secret, key)
+            store.settings.set(bound_setting, url)
             return "saved"
     if remove_key and had_key:
         return "removed"
@@ -42,13 +55,15 @@ def save_judge_endpoint(store, url: str | None, key: str | None = None, remove_k
     return "kept" if had_key else "none"
 
 
-def judge_environment(store) -> dict[str, str]:
+def judge_environment(store, user: str | None = None) -> dict[str, str]:
+    """The judge endpoint for a run or evaluation of ``user`` (its owner): only that user's key."""
     env: dict[str, str] = {}
     base_url = str(store.settings.get(JUDGE_URL_SETTING) or "")
     if base_url:
         env["OPENAI_BASE_URL"] = base_url
-    api_key = store.secrets.get(JUDGE_KEY_SECRET)
-    bound_to = store.settings.get(JUDGE_KEY_ENDPOINT_SETTING)
+    secret, bound_setting = key_names(user)
+    api_key = store.secrets.get(secret)
+    bound_to = store.settings.get(bound_setting)
     if api_key and (bound_to is None or bound_to == base_url):  # None: a key stored before binding
         env["OPENAI_API_KEY"] = api_key
     elif base_url and base_url != os.environ.get("OPENAI_BASE_URL", ""):

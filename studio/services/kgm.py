@@ -17,6 +17,7 @@ from studio.config import ConfigError
 from studio.runner.run_folder_reader import METRICS_FILE, MetricsTail
 from studio.store.names import derived_name
 
+from .access_policy import SINGLE_USER, Actor
 from .cost_evidence import cost_line
 from .failure_advice import is_model_load_failure
 from .history_evidence import load_history
@@ -109,7 +110,8 @@ def as_state(recommendation: Recommendation) -> dict:
     return asdict(recommendation)
 
 
-def proceed(experiments, experiment_id: str, recommendation: Recommendation | dict) -> dict:
+def proceed(experiments, experiment_id: str, recommendation: Recommendation | dict,
+            actor: Actor = SINGLE_USER) -> dict:
     """Create and queue the suggested experiment, linked to ``experiment_id`` as a "kgm" connection.
 
     Raises ConfigError (from the service) if the suggestion does not validate, e.g. because the
@@ -122,7 +124,7 @@ def proceed(experiments, experiment_id: str, recommendation: Recommendation | di
     config = config.model_copy(update={"experiment_name": derived_name(row.get("name") or experiment_id, "-kgm")})
     explanation = f"**{recommendation.title}**\n\n{explanation_markdown(recommendation)}"
     return experiments.create(config, row.get("project_id"), source_id=experiment_id, connection=KGM_CONNECTION,
-                              explanation=explanation)
+                              explanation=explanation, actor=actor)
 
 
 __all__ = ["ask", "ask_language_model", "language_model_configured", "overrides_yaml", "explanation_markdown", "as_state", "proceed", "KGM_CONNECTION"]

@@ -40,7 +40,7 @@ def load_registry(home: Path | None) -> list[RegisteredModel]:
     models: dict[str, RegisteredModel] = {}
     for path in (BUILTIN_REGISTRY, (home / ADMIN_REGISTRY_NAME) if home else None):
         if path is not None and path.is_file():
-            for model in _read(path):
+            for model in read_registry_file(path):
                 models[model.id] = model
     return list(models.values())
 
@@ -49,7 +49,7 @@ def choices_for(models: list[RegisteredModel], problem_type: str) -> list[str]:
     return [m.id for m in models if m.fits(problem_type)]
 
 
-def _read(path: Path) -> list[RegisteredModel]:
+def read_registry_file(path: Path) -> list[RegisteredModel]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

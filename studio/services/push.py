@@ -11,6 +11,7 @@ from typing import Callable
 
 from studio import paths
 
+from .access_policy import SINGLE_USER, AccessDenied, Actor, check_change, secret_key
 from .limits import action_refusal
 from .push_worker import PushError
 from .serve_process import PROJECT_ROOT
@@ -21,11 +22,12 @@ ProgressCallback = Callable[[float, str], None]
 
 def push_experiment(store, experiment_id: str, repo_id: str, token: str | None = None, private: bool = True,
                     what: str = "merged", progress: ProgressCallback | None = None,
-                    home: str | Path | None = None, timeout: float = 3600.0) -> str:
+                    home: str | Path | None = None, timeout: float = 3600.0, actor: Actor = SINGLE_USER) -> str:
     """Upload the run's merged model (or adapter), tokenizer and a model card; returns the repo URL.
 
-    The token comes from ``token``, else the "hf_token" secret, else env HF_TOKEN. It reaches
-    the worker through its environment only and is scrubbed from every message.
+    The token comes from ``token``, else ``actor``'s own "hf_token" secret; in single-user mode
+    also env HF_TOKEN (signed in, the app's own token is nobody's to push with). It reaches the
+    worker through its environment only and is scrubbed from every message.
     """
     refusal = action_refusal(store, "push")
     if refusal:
@@ -34,9 +36,17 @@ def push_experiment(store, experiment_id: str, repo_id: str, token: str | None =
         raise PushError(f"what={what!r}: choose 'merged' or 'adapter'")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise PushError(f"repository id {repo_id!r} must look like 'user-or-org/model-name'")
-    token = token or store.secrets.get(HF_TOKEN_SECRET) or os.environ.get("HF_TOKEN")
+    experiment = store.experiments.get(experiment_id) if hasattr(store, "experiments") else None
+    if experiment is not None:
+        try:
+            check_change(actor, experiment, "push", "experiment")
+        except AccessDenied as exc:
+            raise PushError(str(exc)) from None
+    token = token or store.secrets.get(secret_key(actor, HF_TOKEN_SECRET)) or \
+        (os.environ.get("HF_TOKEN") if actor.name is None else None)
     if not token:
-        raise PushError("no Hugging Face token: set one in Settings or in the HF_TOKEN environment variable")
+        raise PushError("no Hugging Face token: set yours in Settings" +
+                        (" or in the HF_TOKEN environment variable" if actor.name is None else ""))
     run_dir = paths.run_dir(experiment_id, Path(home) if home else getattr(store, "home", None))
     if not run_dir.is_dir():
         raise PushError(f"experiment {experiment_id} has no run folder at {run_dir}")

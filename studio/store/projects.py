@@ -37,13 +37,13 @@ class ProjectRepo:
     def default_id(self) -> str:
         return self.default()["id"]
 
-    def create(self, name: str) -> dict:
+    def create(self, name: str, owner: str | None = None) -> dict:
         name = clean_name(name, "project", StoreError)
         with LOCK:
             self.default()
             if self._find_by_name(name) is not None:
                 raise DuplicateNameError(f"a project named {name!r} already exists; choose another name")
-            return self._insert(name, is_default=False)
+            return self._insert(name, is_default=False, owner=owner)
 
     def rename(self, project_id: str, name: str) -> dict:
         name = clean_name(name, "project", StoreError)
@@ -77,8 +77,9 @@ class ProjectRepo:
                 return raw
         return None
 
-    def _insert(self, name: str, is_default: bool) -> dict:
-        row = {"id": new_id(), "name": name, "is_default": is_default, "created": utc_now()}
+    def _insert(self, name: str, is_default: bool, owner: str | None = None) -> dict:
+        row = {"id": new_id(), "name": name, "is_default": is_default, "created": utc_now(),
+               **({"owner": owner} if owner else {})}
         with self._storage.changing("projects", [row["id"]]):
             self._table.insert(Document(row, doc_id=row["id"]))
         return dict(row)

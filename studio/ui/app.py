@@ -5,6 +5,7 @@ address bar names the view (``?view=...``), so a refresh or a shared link opens 
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -13,8 +14,10 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from studio.paths import survives_restart
-from studio.ui import (chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
-                       settings, studies, study)
+from studio.services.access_policy import may_administer
+from studio.ui import (admin, chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
+                       session, settings, studies, study)
+from studio.ui.session import with_session
 from studio.ui.view import View, parse_query
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -34,7 +37,11 @@ VIEWS = [
     ("deployments", "Deployments", deployments),
     ("chat", "Chat", chat),
     ("settings", "Settings", settings),
+    ("admin", "Admin", admin),  # shown to admins only
 ]
+ADMIN_ONLY_VIEWS = ("admin",)
+SIGN_OUT_HTML = ("<div class='studio-user' id='studio-user'>Signed in as <b>{name}</b> ({role}) · "
+                 "<a href='logout' id='studio-sign-out'>Sign out</a></div>")
 
 
 EPHEMERAL_BANNER = ("⚠ **Data here does not survive a restart.** This Space has no persistent storage, so its "
@@ -49,21 +56,34 @@ def build_app(ctx) -> gr.Blocks:
             gr.HTML("<div class='studio-brand'><span class='studio-logo'>◆</span> Studio</div>",
                     elem_classes=["studio-brand-cell"], padding=False)
             bar = project_bar.build(ctx)
+            signed_in = gr.HTML(visible=False, elem_id="studio-user-cell", padding=False)
         if not survives_restart(ctx.home):
             gr.Markdown(EPHEMERAL_BANNER, elem_id="ephemeral-banner")
         with gr.Tabs(elem_id="studio-nav", overflow_behavior="wrap") as tabs:
-            views = []
+            views, admin_tabs = [], []
             for name, label, module in VIEWS:
-                with gr.Tab(label, id=name, elem_id=f"view-{name}") as tab:
+                with gr.Tab(label, id=name, elem_id=f"view-{name}", visible=name not in ADMIN_ONLY_VIEWS) as tab:
                     view = View(name, tab, demo, query, bar["events"])
                     module.build(ctx, view)
                     view.finish()
                     views.append(view)
+                if name in ADMIN_ONLY_VIEWS:
+                    admin_tabs.append(tab)
         # The address picks the tab before any view draws (the views' own loads read it too).
         demo.load(lambda q: gr.Tabs(selected=_known(parse_query(q)["view"])), [query], [tabs],
                   js="(q) => window.location.search", show_progress="hidden")
         demo.load(bar["values"], None, [bar["project"]], show_progress="hidden")
+        demo.load(with_session(lambda: _who(ctx, len(admin_tabs))), None, [signed_in] + admin_tabs,
+                  show_progress="hidden")
     return demo
+
+
+def _who(ctx, admin_tab_count: int) -> list:
+    """The header's "Signed in as" line, and the admin-only tabs shown to admins."""
+    actor = session.actor(ctx)
+    line = gr.update(visible=ctx.users is not None and actor.name is not None,
+                     value=SIGN_OUT_HTML.format(name=html.escape(actor.name or ""), role=actor.role))
+    return [line] + [gr.Tab(visible=may_administer(actor))] * admin_tab_count
 
 
 def _known(view: str) -> str:

@@ -8,6 +8,9 @@ import gradio as gr
 import pandas as pd
 
 from studio.datasets import DatasetError
+from studio.services.access_policy import AccessDenied
+from studio.ui import session
+from studio.ui.session import with_session
 from studio.ui.dataset_thumbnails import dataset_thumbnails_html
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, new_experiment_url
@@ -70,7 +73,7 @@ def build(ctx, view) -> dict:
     def show(dataset_id):
         row = ctx.datasets.get(dataset_id)
         if row is None:
-            return gr.update(visible=False), "", None, "", ""
+            return gr.update(visible=False), "", None, "", "", gr.skip()
         try:
             frame, profile_data = ctx.datasets.show(dataset_id, PREVIEW_ROWS)
             summary = _profile_md(profile_data)
@@ -78,14 +81,16 @@ def build(ctx, view) -> dict:
             frame, summary = None, f"⚠ {exc}"
         title = f"## {html.escape(row['name'])}\n<span class='studio-muted'>`{row['id']}` · {row.get('rows')} rows · " \
                 f"{html.escape(row.get('filename') or '')}</span>"
-        return gr.update(visible=True), title, frame, summary, dataset_thumbnails_html(dataset_id, ctx.home)
+        return gr.update(visible=True), title, frame, summary, dataset_thumbnails_html(dataset_id, ctx.home), \
+            gr.update(visible=ctx.datasets.may_delete(dataset_id, session.actor(ctx)))
 
     def on_upload(file, given_name):
         if file is None:
             return "Choose a file first.", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         path = Path(file if isinstance(file, str) else file.name)
         try:
-            row = ctx.datasets.import_upload(path, path.name, given_name, ctx.current_project()["id"])
+            row = ctx.datasets.import_upload(path, path.name, given_name, ctx.current_project()["id"],
+                                             session.actor(ctx))
         except DatasetError as exc:
             return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
@@ -93,7 +98,7 @@ def build(ctx, view) -> dict:
 
     def on_demo():
         try:
-            row = ctx.datasets.import_demo(ctx.current_project()["id"])
+            row = ctx.datasets.import_demo(ctx.current_project()["id"], session.actor(ctx))
         except DatasetError as exc:
             return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
@@ -121,8 +126,8 @@ def build(ctx, view) -> dict:
 
     def do_delete(dataset_id):
         try:
-            ctx.datasets.delete(dataset_id)
-        except DatasetError as exc:  # shown in the dialog, which stays open
+            ctx.datasets.delete(dataset_id, session.actor(ctx))
+        except (DatasetError, AccessDenied) as exc:  # shown in the dialog, which stays open
             return gr.update(visible=True), gr.update(value=f"### Cannot delete\n\n⚠ {html.escape(str(exc))}"), \
                 gr.update(visible=False), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
@@ -133,15 +138,15 @@ def build(ctx, view) -> dict:
     view.on_project_change(lambda: (*draw(), None), None, listed + [selected])
     upload.upload(lambda file: Path(file if isinstance(file, str) else file.name).stem if file else "",
                   [upload], [name])
-    import_button.click(on_upload, [upload, name], [upload_message] + listed + [selected])
-    demo_button.click(on_demo, None, [upload_message] + listed + [selected])
+    import_button.click(with_session(on_upload), [upload, name], [upload_message] + listed + [selected])
+    demo_button.click(with_session(on_demo), None, [upload_message] + listed + [selected])
     table.select(on_select, [ids], [selected])
-    selected.change(show, [selected], [detail, detail_title, rows, profile, thumbnails])
+    selected.change(with_session(show), [selected], [detail, detail_title, rows, profile, thumbnails, delete])
     new_experiment.click(lambda dataset_id: new_experiment_url(dataset_id) if dataset_id else "",
                          [selected], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete.click(ask_delete, [selected], [confirm, confirm_text, confirm_yes])
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
-    confirm_yes.click(do_delete, [selected], [confirm, confirm_text, confirm_yes] + listed + [selected])
+    confirm_yes.click(with_session(do_delete), [selected], [confirm, confirm_text, confirm_yes] + listed + [selected])
     return {"table": table, "upload": upload, "detail": detail}
 
 

@@ -15,8 +15,11 @@ import pandas as pd
 from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.gpu_inventory import detect_gpus
 from studio.services.chat import is_classifier
+from studio.services.access_policy import SINGLE_USER, may_change
 from studio.services.deploy import LIVE_STATUSES
 from studio.services.limits import action_refusal
+from studio.ui import session
+from studio.ui.session import with_session
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, view_url
 
@@ -56,11 +59,12 @@ def deployable_experiments(ctx, project_id: str) -> tuple[list[tuple[str, str]],
 
 
 def create_deployment(ctx, experiment_id: str, name: str | None = None, api_key: str | None = None,
-                      gpu: str | None = None) -> dict:
-    """Deploy a Completed experiment; the row joins the experiment's project. DeployError if it cannot."""
+                      gpu: str | None = None, actor=SINGLE_USER) -> dict:
+    """Deploy a Completed experiment; the row joins the experiment's project. DeployError (or
+    AccessDenied) if it cannot."""
     row = ctx.deploy.create(experiment_id, name=(name or "").strip() or None,
                             api_key=(api_key or "").strip() or None,
-                            gpu=None if gpu in (None, "", AUTO_GPU) else gpu)
+                            gpu=None if gpu in (None, "", AUTO_GPU) else gpu, actor=actor)
     experiment = ctx.store.experiments.get(experiment_id) or {}
     if experiment.get("project_id") and experiment["project_id"] != row.get("project_id"):
         row = ctx.store.deployments.update(row["id"], project_id=experiment["project_id"])
@@ -184,7 +188,7 @@ def build(ctx, view) -> dict:
     timer = gr.Timer(REFRESH_S, active=False)
 
     list_outputs = [table, ids, empty_note, seen]
-    detail_outputs = [detail, summary, curl, python, start, stop]
+    detail_outputs = [detail, summary, curl, python, start, stop, delete]
 
     def draw_list():
         rows = project_deployments(ctx, ctx.current_project()["id"])
@@ -197,8 +201,9 @@ def build(ctx, view) -> dict:
             return [gr.update(visible=False)] + [gr.skip()] * (len(detail_outputs) - 1)
         snippets = ctx.deploy.snippets(deployment_id)
         live = row.get("status") in LIVE_STATUSES
+        mine = may_change(session.actor(ctx), row)  # Start, Stop and Delete: its owner or an admin
         return [gr.update(visible=True), detail_html(ctx, row), snippets["curl"], snippets["python"],
-                gr.update(visible=not live), gr.update(visible=live)]
+                gr.update(visible=mine and not live), gr.update(visible=mine and live), gr.update(visible=mine)]
 
     def draw_all(deployment_id):
         return draw_list() + draw_detail(deployment_id)
@@ -252,7 +257,7 @@ def build(ctx, view) -> dict:
 
     def do_delete(deployment_id):
         try:
-            ctx.deploy.delete(deployment_id)
+            ctx.deploy.delete(deployment_id, session.actor(ctx))
         except Exception as exc:
             gr.Warning(f"Delete failed: {exc}")
         ctx.changes.bump()
@@ -280,7 +285,7 @@ def build(ctx, view) -> dict:
             return [gr.skip(), "⚠ Choose a Completed experiment.", gr.skip(), gr.skip()] + \
                 [gr.skip()] * (len(list_outputs) + len(detail_outputs))
         try:
-            row = create_deployment(ctx, experiment_id, deployment_name, key, gpu_choice)
+            row = create_deployment(ctx, experiment_id, deployment_name, key, gpu_choice, actor=session.actor(ctx))
         except Exception as exc:  # DeployError says why (not Completed, no model, not deployable)
             return [gr.skip(), f"⚠ {exc}", "", gr.skip()] + [gr.skip()] * (len(list_outputs) + len(detail_outputs))
         gr.Info(f"Deployment {row['name']} is starting.")
@@ -295,19 +300,20 @@ def build(ctx, view) -> dict:
     view.poll(timer, tick, [seen, selected], list_outputs + detail_outputs,
               live=lambda _params: any(row.get("status") in LIVE_STATUSES
                                        for row in project_deployments(ctx, ctx.current_project()["id"])))
-    table.select(on_select, [ids], [selected] + detail_outputs + [action_message])
-    start.click(run_action(lambda i: ctx.deploy.start(i), "Starting…"), [selected],
+    table.select(with_session(on_select), [ids], [selected] + detail_outputs + [action_message])
+    start.click(with_session(run_action(lambda i: ctx.deploy.start(i, session.actor(ctx)), "Starting…")), [selected],
                 [action_message] + list_outputs + detail_outputs)
-    stop.click(run_action(lambda i: ctx.deploy.stop(i), "Stopped; the model's memory is freed."), [selected],
+    stop.click(with_session(run_action(lambda i: ctx.deploy.stop(i, session.actor(ctx)),
+                                       "Stopped; the model's memory is freed.")), [selected],
                [action_message] + list_outputs + detail_outputs)
     health.click(on_health, [selected], [action_message])
     chat.click(lambda i: chat_url(i) if i else "", [selected], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete.click(ask_delete, [selected], [confirm, confirm_text])
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
-    confirm_yes.click(do_delete, [selected], [confirm, selected] + list_outputs + detail_outputs)
+    confirm_yes.click(with_session(do_delete), [selected], [confirm, selected] + list_outputs + detail_outputs)
     new_button.click(lambda: open_dialog(), None, dialog_outputs)
     experiment.input(on_experiment, [experiment, reasons], [not_deployable, create])
     cancel.click(lambda: gr.update(visible=False), None, [dialog])
-    create.click(on_create, [experiment, name, api_key, gpu],
+    create.click(with_session(on_create), [experiment, name, api_key, gpu],
                  [dialog, dialog_message, api_key, selected] + list_outputs + detail_outputs)
     return {"table": table, "timer": timer, "detail": detail, "dialog": dialog}

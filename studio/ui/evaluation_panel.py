@@ -6,6 +6,7 @@ import logging
 import gradio as gr
 
 from studio.services.evaluations import DEFAULT_MAX_PROMPTS, MAX_PROMPTS_LIMIT, EvaluationError
+from studio.ui import session
 
 log = logging.getLogger(__name__)
 POLL_S = 2.0
@@ -45,9 +46,10 @@ def build(ctx, experiment_id: gr.State) -> dict:
         return [gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
                 ctx.evaluations.default_judge_model(exp_id) if exp_id else ""] + show(exp_id)
 
-    def on_start(exp_id, chosen, judge, count):
+    def on_start(request: gr.Request, exp_id, chosen, judge, count):
         try:
-            ctx.evaluations.start(exp_id, chosen, judge or "", int(count or DEFAULT_MAX_PROMPTS))
+            ctx.evaluations.start(exp_id, chosen, judge or "", int(count or DEFAULT_MAX_PROMPTS),
+                                  actor=session.actor(ctx, request))
         except EvaluationError as exc:
             return [f"⚠️ {exc}", gr.skip(), gr.skip(), gr.Timer(active=False)]
         except Exception as exc:

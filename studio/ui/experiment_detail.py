@@ -22,9 +22,10 @@ from studio.ui.experiment_table import format_duration, format_metric, format_ti
 from studio.ui.metrics_chart import build_figure, default_choice, metric_names
 from studio.ui.prediction_gallery import MAX_THUMBNAILS, gallery_html
 from studio.ui.prediction_images import read_images, validation_table
+from studio.services.access_policy import AccessDenied, may_change
 from studio.services.archive import ArchiveError
 from studio.store import StoreError
-from studio.ui import compare_picker, evaluation_panel
+from studio.ui import compare_picker, evaluation_panel, session
 from studio.ui.ship_actions import build_ship_actions
 from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url
 
@@ -143,11 +144,12 @@ def build(ctx, view) -> dict:
         state["names"] = names
 
         explanation = row.get("explanation") or ""
+        mine = may_change(session.actor(ctx), row)  # Stop and Resume only for its owner or an admin
         outputs = [_header(row), gr.update(visible=bool(explanation), value=explanation)
                    if explanation != state.get("explanation") else gr.skip(),
                    _status_html(ctx, row), _resources_md(ctx, row),
-                   gr.update(visible=row.get("status") in ACTIVE),
-                   gr.update(visible=ctx.experiments.can_resume(row)),
+                   gr.update(visible=mine and row.get("status") in ACTIVE),
+                   gr.update(visible=mine and ctx.experiments.can_resume(row)),
                    gr.update(visible=row.get("status") == "Completed"),
                    # The engine rewrites config.yaml fully resolved when it starts.
                    ctx.experiments.resolved_config_yaml(row) if row.get("status") != state.get("status")
@@ -192,25 +194,33 @@ def build(ctx, view) -> dict:
     def on_metrics(state, shown_metrics):
         return build_figure((state or {}).get("records", []), shown_metrics)
 
-    def on_rerun(exp_id):
+    def on_rerun(request: gr.Request, exp_id):
         try:
-            return experiment_url(ctx.experiments.rerun(exp_id)["id"])
+            return experiment_url(ctx.experiments.rerun(exp_id, session.actor(ctx, request))["id"])
         except Exception as exc:
             raise gr.Error(f"Rerun failed: {exc}") from exc
 
-    def on_stop(exp_id):
-        ctx.experiments.stop(exp_id)
+    def on_stop(request: gr.Request, exp_id):
+        try:
+            ctx.experiments.stop(exp_id, session.actor(ctx, request))
+        except AccessDenied as exc:
+            gr.Warning(str(exc))
+            return
         gr.Info("Stopping the run…")
 
-    def on_resume(exp_id):
+    def on_resume(request: gr.Request, exp_id):
         try:
-            ctx.experiments.resume(exp_id)
+            ctx.experiments.resume(exp_id, session.actor(ctx, request))
         except Exception as exc:
             raise gr.Error(str(exc)) from exc
         gr.Info("Resuming from the last checkpoint.")
 
-    def on_delete(exp_id):
-        ctx.experiments.delete([exp_id])
+    def on_delete(request: gr.Request, exp_id):
+        try:
+            ctx.experiments.delete([exp_id], session.actor(ctx, request))
+        except AccessDenied as exc:
+            gr.Warning(str(exc))
+            return gr.update(visible=False), ""
         return gr.update(visible=False), "experiments"
 
     def on_download(exp_id, what="logs"):
@@ -228,6 +238,8 @@ def build(ctx, view) -> dict:
     ctx.experiments.expire_downloads(Path(archive.GRADIO_CACHE))
     view.load(on_load, None, [experiment_id] + live_outputs, params=True).then(
         ship["refresh_by_id"], [experiment_id], ship["timer_outputs"]).then(
+        lambda exp_id: gr.update(visible=may_change(session.actor(ctx), ctx.store.experiments.get(exp_id or ""))),
+        [experiment_id], [delete]).then(
         evaluation["load"], evaluation["inputs"], evaluation["outputs"]).then(
         picker["load"], picker["inputs"], picker["outputs"])
     view.demo.load(None, None, None, js=ACTION_MENU_JS)

@@ -7,9 +7,10 @@ import html
 
 from studio.config.problem_types import LABELS
 from studio.datasets import DatasetError
+from studio.services.access_policy import AccessDenied
 from studio.services.compare import MAX_RUNS, MIN_RUNS
 from studio.services.experiment_list import ALL, SORTS, STATUS_FILTERS
-from studio.ui import new_experiment
+from studio.ui import new_experiment, session
 from studio.ui.experiment_table import COLUMNS, SELECT_COLUMN, table_page
 from studio.ui.navigation import NAVIGATE_JS, compare_url, experiment_url
 
@@ -132,8 +133,12 @@ def build(ctx, view) -> dict:
             return ""
         return compare_url(chosen)
 
-    def do_delete(chosen):
-        count = ctx.experiments.delete(chosen)
+    def do_delete(request: gr.Request, chosen):
+        try:
+            count = ctx.experiments.delete(chosen, session.actor(ctx, request))
+        except AccessDenied as exc:
+            gr.Warning(str(exc))
+            return gr.update(visible=False), []
         gr.Info(f"Deleted {count} experiment{'s' * (count != 1)}.")
         return gr.update(visible=False), []
 
@@ -177,10 +182,10 @@ def build(ctx, view) -> dict:
                          [columns_shown, columns_row])
     new_button.click(lambda: dialog["open_values"](), None, dialog["open_outputs"])
 
-    def on_demo():
+    def on_demo(request: gr.Request):
         # The one-click start: the demo data in this project and the dialog opened on it.
         try:
-            dataset = ctx.datasets.import_demo(ctx.current_project()["id"])
+            dataset = ctx.datasets.import_demo(ctx.current_project()["id"], session.actor(ctx, request))
         except DatasetError as exc:
             gr.Warning(str(exc))
             return [gr.skip()] * len(dialog["open_outputs"])

@@ -14,6 +14,7 @@ import gradio as gr
 
 from studio.config import ConfigError
 from studio.services import kgm
+from studio.ui import session
 from studio.ui.navigation import NAVIGATE_JS, experiment_url
 
 NOTHING_TO_CHANGE = "# nothing to change in the settings: see the advice above"
@@ -83,11 +84,11 @@ def build_kgm_dialog(ctx, experiment_id_state, target, modal) -> dict:
                 kgm.as_state(refined.recommendation) if state else gr.skip(),
                 kgm.as_state(offer) if offer else None]
 
-    def launch(experiment_id, state):
+    def launch(request: gr.Request, experiment_id, state):
         if not state:
             return gr.skip(), "⚠ Ask again: there is no recommendation to launch.", gr.skip()
         try:
-            created = kgm.proceed(ctx.experiments, experiment_id, state)
+            created = kgm.proceed(ctx.experiments, experiment_id, state, actor=session.actor(ctx, request))
         except ConfigError as exc:
             return gr.skip(), "⚠ The suggested experiment is not valid:\n" + "\n".join(
                 f"- {e}" for e in exc.errors), gr.skip()

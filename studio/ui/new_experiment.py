@@ -16,7 +16,8 @@ from studio.services.judge_endpoint import NO_JUDGE_WARNING, judge_configured
 from studio.services.model_availability import backbone_error, check_model, first_loadable
 from studio.services.model_registry import choices_for
 from studio.ui import config_form as form
-from studio.ui import stale_errors
+from studio.ui import session, stale_errors
+from studio.ui.session import with_session
 from studio.ui.stale_errors import text_stamp
 from studio.ui.class_count import num_classes_hint
 from studio.ui.dataset_columns import dataset_columns
@@ -264,7 +265,8 @@ def build(ctx) -> dict:
             data, problems = ready_settings(values)
             if problems:
                 return [gr.skip()] + status(problems) + [""]
-            row = ctx.experiments.create(data, project_id(), source_id=source_id, connection=link)
+            row = ctx.experiments.create(data, project_id(), source_id=source_id, connection=link,
+                                         actor=session.actor(ctx))
         except ConfigError as exc:
             return [gr.skip()] + status(exc.errors) + [""]
         except Exception as exc:  # the runner refused: show why, keep the dialog open
@@ -281,7 +283,7 @@ def build(ctx) -> dict:
             if problems:
                 return [gr.skip()] + status(problems) + [""]
             settings = settings_from_form(study_form.values_by_path(study["paths"], study_values))
-            created = ctx.studies.create(data, settings, project_id=project_id())
+            created = ctx.studies.create(data, settings, project_id=project_id(), actor=session.actor(ctx))
         except ConfigError as exc:
             return [gr.skip()] + status(exc.errors) + [""]
         except Exception as exc:  # the store refused: show why, keep the dialog open
@@ -301,7 +303,7 @@ def build(ctx) -> dict:
                       trigger_mode="always_last").then(None, [yaml_editor], None,
                                                        js=stale_errors.SHOW_IF_CURRENT_JS)
     reset.click(on_reset, None, form_outputs + [yaml_editor, errors, start])
-    start.click(on_any_start, [automl] + field_components + [yaml_editor, source, connection] + study["components"],
+    start.click(with_session(on_any_start), [automl] + field_components + [yaml_editor, source, connection] + study["components"],
                 [modal, errors, start, target]).then(None, [target], None, js=NAVIGATE_JS)
     automl.input(lambda on: (gr.update(visible=on), gr.update(value=START_STUDY if on else START)), [automl],
                  [study_box, start])

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.services.access_policy import AccessDenied
 from studio.store import StoreError
+from studio.ui import session
 
 
 def build(ctx) -> dict:
@@ -33,20 +35,18 @@ def build(ctx) -> dict:
             return values(), f"⚠ {exc}"
         return gr.skip(), ""
 
-    def on_create(new_name):
+    def on_create(request: gr.Request, new_name):
         try:
-            created = ctx.store.projects.create(new_name)
+            created = ctx.create_project(new_name, session.actor(ctx, request))
         except StoreError as exc:
             return gr.skip(), gr.skip(), f"⚠ {exc}"
-        ctx.set_current_project(created["id"])
         return values(), "", f"Created project **{created['name']}**."
 
-    def on_rename(project_id, new_name):
+    def on_rename(request: gr.Request, project_id, new_name):
         try:
-            renamed = ctx.store.projects.rename(project_id, new_name)
-        except StoreError as exc:
+            renamed = ctx.rename_project(project_id, new_name, session.actor(ctx, request))
+        except (StoreError, AccessDenied) as exc:
             return gr.skip(), gr.skip(), f"⚠ {exc}"
-        ctx.changes.bump()
         return values(), "", f"Renamed to **{renamed['name']}**."
 
     manage.click(lambda was: (not was, gr.update(visible=not was)), [shown], [shown, editor],

@@ -7,11 +7,14 @@ from studio.config.kgm_settings import KGM_MODEL
 from studio.config.limits import ALLOW_DEPLOY, ALLOW_PUSH, MAX_EPOCHS, MAX_UPLOAD_MB
 from studio.config.runner_settings import (EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS,
                                            MAX_RUN_MINUTES, RAY_ADDRESS)
-from studio.services.app_settings import PRICE_LABEL, save_settings
+from studio.services.access_policy import AccessDenied, may_administer, secret_key
+from studio.services.app_settings import PRICE_LABEL, save_credentials, save_settings
 from studio.services.experiments import PRICE_SETTING
-from studio.services.judge_endpoint import JUDGE_KEY_SECRET, JUDGE_URL_SETTING
+from studio.services.judge_endpoint import JUDGE_URL_SETTING, key_names
 from studio.services.push import HF_TOKEN_SECRET
 from studio.store import StoreError
+from studio.ui import session
+from studio.ui.session import with_session
 
 
 def build(ctx, view) -> dict:
@@ -41,8 +44,10 @@ def build(ctx, view) -> dict:
                                info=EXECUTOR.help)
         ray_address = gr.Textbox(label=RAY_ADDRESS.label, placeholder=RAY_ADDRESS.default,
                                  elem_id="setting-ray-address", info=RAY_ADDRESS.help)
+    shared_note = gr.Markdown(visible=False, elem_id="settings-shared-note")
     gr.Markdown("### Credentials\nSecrets are stored in `secrets.json` (owner-only) and shown masked; "
-                "leave a field empty to keep the stored value. A judge API key belongs to its URL: "
+                "leave a field empty to keep the stored value. With sign-in they are your own: your pushes "
+                "use your token, your runs your judge key. A judge API key belongs to its URL: "
                 "changing the URL without entering a key removes the stored key.")
     with gr.Row():
         hf_token = gr.Textbox(label="Hugging Face token", type="password", elem_id="setting-hf-token")
@@ -63,33 +68,49 @@ def build(ctx, view) -> dict:
         return f"stored: {masked}" if masked else "not set"
 
     def values():
-        return (ctx.store.settings.get(PRICE_SETTING, 0.0), ctx.store.settings.get(MAX_CONCURRENT_RUNS.key),
-                HUNG_RUN_TIMEOUT_MINUTES.value(ctx.store.settings),
-                gr.update(value="", placeholder=secret_hint(HF_TOKEN_SECRET)),
-                ctx.store.settings.get(JUDGE_URL_SETTING, ""),
-                gr.update(value="", placeholder=secret_hint(JUDGE_KEY_SECRET)), False, False,
-                ctx.store.settings.get(EXECUTOR.key, EXECUTOR.default), ctx.store.settings.get(RAY_ADDRESS.key, ""),
-                ctx.store.settings.get(KGM_MODEL.key, KGM_MODEL.default),
-                *(MAX_RUN_MINUTES.value(ctx.store.settings), ctx.store.settings.get(MAX_UPLOAD_MB.key),
-                  ctx.store.settings.get(MAX_EPOCHS.key), ALLOW_PUSH.value(ctx.store.settings),
-                  ALLOW_DEPLOY.value(ctx.store.settings)))
+        actor = session.actor(ctx)
+        admin = may_administer(actor)  # a member sees the shared settings but changes only their credentials
+        shared = lambda value: gr.update(value=value, interactive=admin)  # noqa: E731
+        try:
+            token_hint, key_hint = secret_hint(secret_key(actor, HF_TOKEN_SECRET)), secret_hint(key_names(actor.name)[0])
+        except AccessDenied:
+            token_hint = key_hint = "sign in first"
+        settings = ctx.store.settings
+        return (shared(settings.get(PRICE_SETTING, 0.0)), shared(settings.get(MAX_CONCURRENT_RUNS.key)),
+                shared(HUNG_RUN_TIMEOUT_MINUTES.value(settings)),
+                gr.update(value="", placeholder=token_hint),
+                shared(settings.get(JUDGE_URL_SETTING, "")),
+                gr.update(value="", placeholder=key_hint), False, False,
+                shared(settings.get(EXECUTOR.key, EXECUTOR.default)), shared(settings.get(RAY_ADDRESS.key, "")),
+                shared(settings.get(KGM_MODEL.key, KGM_MODEL.default)),
+                *(shared(value) for value in (MAX_RUN_MINUTES.value(settings), settings.get(MAX_UPLOAD_MB.key),
+                                              settings.get(MAX_EPOCHS.key), ALLOW_PUSH.value(settings),
+                                              ALLOW_DEPLOY.value(settings))),
+                gr.update(visible=not admin, value="Only an admin changes the shared settings on this page; "
+                          f"you ({actor.name}) can change your own credentials."))
 
     def on_save(price_value, concurrent_value, hung_value, token, remove_token, url, key, remove_key,
                 executor_value, ray_address_value, kgm_model_value, *limit_values):
+        actor = session.actor(ctx)
         try:
-            note = save_settings(ctx.store, price=price_value, max_concurrent=concurrent_value,
-                                 hung_timeout=hung_value, hf_token=token, remove_hf_token=remove_token,
-                                 judge_url=url, judge_key=key, remove_judge_key=remove_key,
-                                 executor=executor_value, ray_address=ray_address_value,
-                                 limits=dict(zip(limit_keys, limit_values)), kgm_model=kgm_model_value or "")
-        except StoreError as exc:
+            if may_administer(actor):
+                note = save_settings(ctx.store, price=price_value, max_concurrent=concurrent_value,
+                                     hung_timeout=hung_value, hf_token=token, remove_hf_token=remove_token,
+                                     judge_url=url, judge_key=key, remove_judge_key=remove_key,
+                                     executor=executor_value, ray_address=ray_address_value,
+                                     limits=dict(zip(limit_keys, limit_values)), kgm_model=kgm_model_value or "",
+                                     actor=actor)
+            else:
+                note = save_credentials(ctx.store, actor, hf_token=token, remove_hf_token=remove_token,
+                                        judge_key=key, remove_judge_key=remove_key)
+        except (StoreError, AccessDenied) as exc:
             return (f"⚠ {exc}",) + tuple(gr.skip() for _ in outputs)
         return (note,) + values()
 
     outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge, executor,
-               ray_address, kgm_model] + limit_boxes
+               ray_address, kgm_model] + limit_boxes + [shared_note]
     view.load(values, None, outputs)
-    save.click(on_save, [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key, clear_judge,
-                         executor, ray_address, kgm_model] + limit_boxes,
+    save.click(with_session(on_save), [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key,
+                                       clear_judge, executor, ray_address, kgm_model] + limit_boxes,
                [message] + outputs)
     return {"save": save}

@@ -33,9 +33,10 @@ import gradio as gr
 from studio.config.problem_types import DEPLOYABLE_TYPES, NOT_DEPLOYABLE_REASON
 from studio.runner.gpu_inventory import detect_gpus
 from studio.runner.run_folder_reader import TERMINAL_STATUSES
+from studio.services.access_policy import may_change, secret_key
 from studio.services.limits import action_refusal
 from studio.services.push import HF_TOKEN_SECRET, PushError, push_experiment
-from studio.ui import study_dialog
+from studio.ui import session, study_dialog
 from studio.ui.deployments import AUTO_GPU, create_deployment, deployments_url
 from studio.ui.kgm_dialog import build_kgm_dialog
 
@@ -64,8 +65,11 @@ def action_state(row: dict | None, turned_off: dict | None = None) -> dict:
             "kgm": status in TERMINAL_STATUSES, "automl": completed}
 
 
-def _updates(ctx, row: dict | None) -> list:
+def _updates(ctx, row: dict | None, mine: bool = True) -> list:
+    """``mine``: whether the signed-in user may deploy and push this run (its owner, or an admin)."""
     state = action_state(row, {action: action_refusal(ctx.store, action) for action in ("deploy", "push")})
+    state.update(deploy=state["deploy"] and mine, push=state["push"] and mine,
+                 reason=state["reason"] if mine else None)
     return [gr.update(visible=state["deploy"], interactive=state["deployable"]),
             gr.update(visible=bool(state["reason"]), value=f"<span class='studio-muted' id='deploy-note'>"
                       f"{html.escape(state['reason'] or '')}</span>"),
@@ -92,17 +96,17 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
     automl = study_dialog.build(ctx, experiment_id_state)
 
     def refresh(row: dict | None) -> list:
-        return _updates(ctx, row)
+        return _updates(ctx, row, may_change(session.actor(ctx), row))
 
     def refresh_by_id(experiment_id):
-        return _updates(ctx, ctx.store.experiments.get(experiment_id) if experiment_id else None)
+        return refresh(ctx.store.experiments.get(experiment_id) if experiment_id else None)
 
     def tick(experiment_id, last):
         row = ctx.store.experiments.get(experiment_id) if experiment_id else None
         key = [experiment_id, (row or {}).get("status")]
         if key == last:
             return [gr.skip()] * len(timer_outputs) + [gr.skip()]
-        return _updates(ctx, row) + [key]
+        return refresh(row) + [key]
 
     deploy_button.click(deploy["open"], None, deploy["open_outputs"])
     push_button.click(push["open"], [experiment_id_state], push["open_outputs"])
@@ -138,11 +142,12 @@ def _deploy_dialog(ctx, experiment_id_state) -> dict:
                 go = gr.Button("Deploy", variant="primary", elem_id="deploy-confirm")
                 close = gr.Button("Close", elem_id="deploy-close")
 
-    def on_deploy(experiment_id, deployment_name, api_key, gpu_choice):
+    def on_deploy(request: gr.Request, experiment_id, deployment_name, api_key, gpu_choice):
         if ctx.deploy is None:
             return "⚠ The deployment service is not available in this installation.", ""
         try:
-            row = create_deployment(ctx, experiment_id, deployment_name, api_key, gpu_choice)
+            row = create_deployment(ctx, experiment_id, deployment_name, api_key, gpu_choice,
+                                    actor=session.actor(ctx, request))
         except Exception as exc:  # DeployError: not Completed, no saved model, not deployable
             return f"⚠ {html.escape(str(exc))}", ""
         return (f"✅ Deployment <b>{html.escape(row['name'])}</b> is starting. "
@@ -168,8 +173,11 @@ def _push_dialog(ctx, experiment_id_state) -> dict:
                 go = gr.Button("Push", variant="primary", elem_id="push-confirm")
                 close = gr.Button("Close", elem_id="push-close")
 
-    def on_open(experiment_id):
-        masked = ctx.store.secrets.masked(HF_TOKEN_SECRET)
+    def on_open(request: gr.Request, experiment_id):
+        try:
+            masked = ctx.store.secrets.masked(secret_key(session.actor(ctx, request), HF_TOKEN_SECRET))
+        except PermissionError:  # nobody signed in: no token of theirs to offer
+            masked = None
         hint = (f"optional: the token from Settings ({masked}) is used when empty" if masked
                 else "required: no token is set in Settings")
         has_adapter = bool(experiment_id) and (ctx.experiments.run_dir(experiment_id) / "checkpoint" /
@@ -178,11 +186,12 @@ def _push_dialog(ctx, experiment_id_state) -> dict:
         return gr.update(visible=True), gr.update(value="", placeholder=hint), \
             gr.update(choices=choices, value="merged"), ""
 
-    def on_push(experiment_id, repo_id, is_private, kind, typed_token, progress=gr.Progress()):
+    def on_push(request: gr.Request, experiment_id, repo_id, is_private, kind, typed_token, progress=gr.Progress()):
         typed_token = (typed_token or "").strip() or None
         try:
             url = push_experiment(ctx.store, experiment_id, (repo_id or "").strip(), token=typed_token,
                                   private=bool(is_private), what=kind or "merged", home=ctx.home,
+                                  actor=session.actor(ctx, request),
                                   progress=lambda fraction, text: progress(fraction, desc=text or "uploading"))
         except PushError as exc:
             return _scrub(f"⚠ Push failed: {exc}", typed_token), ""

@@ -8,7 +8,9 @@ import time
 import gradio as gr
 import pandas as pd
 
-from studio.ui import study_charts
+from studio.services.access_policy import may_change
+from studio.ui import session, study_charts
+from studio.ui.session import with_session
 from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url, view_url
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,9 @@ def build(ctx, view) -> dict:
             return [chosen, None, f"# {html.escape(row['name'])}\n\n⚠️ This study's trials could not be read "
                     "(see the app log)."] + [gr.skip()] * (len(outputs) - 3)
         running = row["status"] == "Running"
-        return [chosen, key, _header(ctx, row), gr.update(visible=running), gr.update(visible=not running),
+        mine = may_change(session.actor(ctx), row)  # Stop and Resume: its owner or an admin
+        return [chosen, key, _header(ctx, row), gr.update(visible=mine and running),
+                gr.update(visible=mine and not running),
                 gr.update(visible=top is not None), _best(row, top), _trial_frame(rows)] + \
             [figures[n] for n in study_charts.CHARTS]
 
@@ -68,10 +72,10 @@ def build(ctx, view) -> dict:
         return draw(chosen, last)
 
     def on_stop(chosen):
-        return _control(ctx.studies.stop, chosen, "Stopped: no new trials; its running trials are being stopped.")
+        return _control(lambda study_id: ctx.studies.stop(study_id, session.actor(ctx)), chosen, "Stopped: no new trials; its running trials are being stopped.")
 
     def on_resume(chosen):
-        return _control(ctx.studies.resume, chosen, "Resumed: new trials are queued as slots free up.")
+        return _control(lambda study_id: ctx.studies.resume(study_id, session.actor(ctx)), chosen, "Resumed: new trials are queued as slots free up.")
 
     def on_use(chosen):
         top = ctx.studies.best(chosen) if chosen else None
@@ -79,8 +83,9 @@ def build(ctx, view) -> dict:
 
     view.load(on_load, None, outputs, params=True)
     view.poll(timer, tick, [study_id, seen], outputs, live=lambda p: _live(ctx, p.get("study")))
-    stop.click(on_stop, [study_id], [message]).then(draw, [study_id], outputs)
-    view.rearm(resume.click(on_resume, [study_id], [message]).then(draw, [study_id], outputs))
+    stop.click(with_session(on_stop), [study_id], [message]).then(with_session(draw), [study_id], outputs)
+    view.rearm(resume.click(with_session(on_resume), [study_id], [message]).then(with_session(draw), [study_id],
+                                                                                  outputs))
     use.click(on_use, [study_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
     return {"header": header, "trials": trials}
 

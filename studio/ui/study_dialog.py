@@ -7,7 +7,8 @@ import gradio as gr
 
 from studio.config import ConfigError
 from studio.config.study import settings_from_form
-from studio.ui import study_form
+from studio.ui import session, study_form
+from studio.ui.session import with_session
 from studio.ui.navigation import NAVIGATE_JS, study_url
 
 
@@ -36,7 +37,7 @@ def build(ctx, experiment_id_state) -> dict:
     def on_create(experiment_id, *values):
         try:
             settings = settings_from_form(study_form.values_by_path(form["paths"], list(values)))
-            study = ctx.studies.create_from_experiment(experiment_id, settings)
+            study = ctx.studies.create_from_experiment(experiment_id, settings, actor=session.actor(ctx))
         except ConfigError as exc:
             return gr.skip(), errors_html(exc.errors), ""
         except Exception as exc:  # the experiment was deleted, the disk is full
@@ -44,7 +45,7 @@ def build(ctx, experiment_id_state) -> dict:
         return gr.update(visible=False), "", study_url(study["id"])
 
     # once: a double click creates one study, not two.
-    created = go.click(on_create, [experiment_id_state] + form["components"], [dialog, message, target],
+    created = go.click(with_session(on_create), [experiment_id_state] + form["components"], [dialog, message, target],
                        trigger_mode="once")
     created.then(None, [target], None, js=NAVIGATE_JS)
     close.click(lambda: gr.update(visible=False), None, [dialog])

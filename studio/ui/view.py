@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl
 
 import gradio as gr
 
+from studio.ui.session import with_session
+
 HOME = "home"
 # Replaces the first input (the query placeholder) with the browser's current address.
 QUERY_JS = "(query, ...rest) => [window.location.search, ...rest]"
@@ -35,8 +37,8 @@ class _Chain:
     def __init__(self, dependencies: list):
         self.dependencies = dependencies
 
-    def then(self, *args, **kwargs) -> "_Chain":
-        return _Chain([d.then(*args, **kwargs) for d in self.dependencies])
+    def then(self, fn, *args, **kwargs) -> "_Chain":
+        return _Chain([d.then(with_session(fn), *args, **kwargs) for d in self.dependencies])
 
 
 class View:
@@ -70,13 +72,14 @@ class View:
             return fn(parse_query(query), *values) if params else fn(*values)
 
         common = {"js": QUERY_JS, "show_progress": "hidden", **kwargs}
+        on_page_load, on_select = with_session(on_page_load), with_session(on_select)
         return _Chain([self.demo.load(on_page_load, [self.query] + inputs, outputs, **common),
                        self.tab.select(on_select, [self.query] + inputs, outputs, **common),
                        self.reshow.click(on_select, [self.query] + inputs, outputs, **common)])
 
     def on_project_change(self, fn: Callable, inputs: list | None = None, outputs: list | None = None) -> None:
         for event in self.project_events:
-            event.then(fn, inputs, outputs)
+            event.then(with_session(fn), inputs, outputs)
 
     # ------------------------------------------------------------------ while live
     def poll(self, timer: gr.Timer, fn: Callable, inputs: list, outputs: list,
@@ -92,7 +95,7 @@ class View:
             result = list(result) if isinstance(result, (list, tuple)) else [result]
             return [gr.Timer(active=bool(live(found)))] + result
 
-        timer.tick(tick, [self.query] + list(inputs), [timer] + list(outputs), js=QUERY_JS,
+        timer.tick(with_session(tick), [self.query] + list(inputs), [timer] + list(outputs), js=QUERY_JS,
                    show_progress="hidden", **kwargs)
 
     def arm_timers(self, query: str | None = None):

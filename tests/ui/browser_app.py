@@ -35,8 +35,9 @@ BROWSER_TEST = [
 
 
 @contextmanager
-def running_app(home: Path, log_path: Path, leftover_pids: Callable[[Path], Iterable[int]]) -> Iterator[str]:
-    """``python app.py`` on a free port with STUDIO_HOME=home; yields its URL once it answers.
+def running_app(home: Path, log_path: Path, leftover_pids: Callable[[Path], Iterable[int]],
+                args: Iterable[str] = ()) -> Iterator[str]:
+    """``python app.py [args]`` on a free port with STUDIO_HOME=home; yields its URL once it answers.
 
     On the way out the app is stopped, then the process groups ``leftover_pids(home)`` names:
     processes the app started that outlive it (training runs, serving processes).
@@ -44,7 +45,7 @@ def running_app(home: Path, log_path: Path, leftover_pids: Callable[[Path], Iter
     port = free_port()
     env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
     log = open(log_path, "wb")
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -23,7 +23,7 @@ def page(studio_home):
 def submit(on_save, *payloads):
     """What Gradio does on Save: each input component's preprocess, then the handler."""
     values = [block.preprocess(payload) for block, payload in zip(on_save.inputs, payloads)]
-    return on_save.fn(*values)
+    return on_save.fn(None, *values)  # None: Gradio's request, which names nobody without sign-in
 
 
 @pytest.mark.parametrize("price,concurrent,hung,named", [

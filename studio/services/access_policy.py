@@ -1,0 +1,92 @@
+"""Who may do what: every permission rule of Studio, in one place.
+
+- Without a sign-in file Studio has one user, who is an admin: nothing is refused.
+- Signed in, everyone sees everything in the projects they belong to (every project, for now).
+- A member stops, resumes, deletes, deploys or pushes only what they own (what they created);
+  rows created before sign-in was switched on have no owner, so only an admin changes those.
+- An admin may do everything, and alone manages Settings, users and the model registry.
+
+Services call ``check_*`` before they change or reveal something and raise ``AccessDenied``
+(a message the page shows as it is); UI modules call ``may_*`` only to hide what would be refused.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.auth.users import ADMIN, MEMBER
+
+
+class AccessDenied(PermissionError):
+    """An action the signed-in user may not take; the message says who may."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind a request: ``name`` None means single-user mode (or nobody signed in)."""
+
+    name: str | None
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+
+SINGLE_USER = Actor(None, ADMIN)
+NOBODY = Actor(None, "")  # signed-in mode, but the request names no known user: may change nothing
+
+
+def owner_fields(actor: Actor) -> dict:
+    """What a new row records about who created it (nothing in single-user mode)."""
+    return {"owner": actor.name} if actor.name else {}
+
+
+def may_change(actor: Actor, row: dict | None) -> bool:
+    """Stop, resume, delete, deploy, push, rename: the owner or an admin."""
+    if actor.is_admin:
+        return True
+    return actor.role == MEMBER and actor.name is not None and (row or {}).get("owner") == actor.name
+
+
+def check_change(actor: Actor, row: dict, action: str, kind: str) -> None:
+    if may_change(actor, row):
+        return
+    owner = row.get("owner")
+    whose = f"its owner ({owner}) or an admin may" if owner else \
+        "an admin may (it was created before sign-in, so it has no owner)"
+    raise AccessDenied(f"You cannot {action} {kind} {row.get('name') or row.get('id')!r}: only {whose}.")
+
+
+def check_change_all(actor: Actor, rows: list[dict], action: str, kind: str) -> None:
+    """All of them or none: refuses naming every row the actor may not change."""
+    refused = [r for r in rows if not may_change(actor, r)]
+    if len(rows) == 1:
+        check_change(actor, rows[0], action, kind)
+    if refused:
+        names = ", ".join(repr(r.get("name") or r["id"]) for r in refused)
+        raise AccessDenied(f"You cannot {action} {len(refused)} of these {kind}s ({names}): only their owners "
+                           "or an admin may. Nothing was changed.")
+
+
+def may_administer(actor: Actor) -> bool:
+    """Settings shared by everyone, users and roles, the model registry."""
+    return actor.is_admin
+
+
+def check_administer(actor: Actor, what: str) -> None:
+    if not may_administer(actor):
+        raise AccessDenied(f"Only an admin may change {what}.")
+
+
+def may_see_project(actor: Actor, project: dict | None) -> bool:
+    # Every signed-in user belongs to every project (no membership lists yet).
+    return actor.role in (ADMIN, MEMBER)
+
+
+def secret_key(actor: Actor | str | None, key: str) -> str:
+    """Where a personal secret (Hugging Face token, judge key) lives in secrets.json: the shared
+    key in single-user mode, one key per user when signed in (so nobody's push uses another's token)."""
+    if actor == NOBODY:
+        raise AccessDenied("Sign in to use your credentials.")
+    name = actor.name if isinstance(actor, Actor) else actor
+    return f"user/{name}/{key}" if name else key

@@ -1,0 +1,35 @@
+"""Who is signed in, for a page handler: ``session.actor(ctx)`` (or ``actor(ctx, request)``).
+
+Gradio hands the signed-in name only to a handler that declares a ``gr.Request`` parameter. The
+view events (``View.load``/``poll`` and their ``then``) are wrapped once by ``with_session``,
+which remembers the request for the handler's own call (a context variable: each event runs in
+its own context, so nothing leaks between users); a click handler declares ``request: gr.Request``
+itself and passes it. Without sign-in every request stands for the one admin user.
+"""
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+import gradio as gr
+
+_REQUEST: ContextVar = ContextVar("studio_request", default=None)
+
+
+def with_session(fn):
+    """``fn`` as a handler that also receives the request (and remembers it for ``actor``)."""
+    if fn is None:
+        return None
+
+    def handler(request: gr.Request, *values):
+        _REQUEST.set(request)
+        return fn(*values)
+
+    # Not functools.wraps: its __wrapped__ would make Gradio read fn's signature and drop the request.
+    handler.__name__ = getattr(fn, "__name__", "handler")
+    return handler
+
+
+def actor(ctx, request: gr.Request | None = None):
+    """The ``studio.services.access_policy.Actor`` of this request."""
+    request = request if request is not None else _REQUEST.get()
+    return ctx.actor_for(getattr(request, "username", None) if request is not None else None)
