@@ -18,8 +18,11 @@ def team_home(root: Path) -> tuple[Path, Path, dict[str, str]]:
     users.add_user("ann", PASSWORDS["ann"], "member")
     users.add_user("ben", PASSWORDS["ben"], "member")
     store = Store(home)
+    dataset = store.datasets.add({"name": "qa", "rows": 8, "owner": "ann"})
+    config = f"dataset:\n  train_dataset_id: {dataset['id']}\n"
     owned = {owner: store.experiments.add({"name": f"{owner}-run", "status": "Completed", "owner": owner,
-                                           "problem_type": "text_causal_language_modeling"})["id"]
+                                           "problem_type": "text_causal_language_modeling", "config": config,
+                                           "dataset_id": dataset["id"]})["id"]
              for owner in ("ann", "ben")}
     forget_database(home / "db.json")  # the app process opens it next
     return home, auth_file, owned
