@@ -41,6 +41,12 @@ def owner_fields(actor: Actor) -> dict:
     return {"owner": actor.name} if actor.name else {}
 
 
+def acting_for(row: dict) -> Actor:
+    """Whom a background job (an AutoML study's driver) acts for: the owner of the row it advances,
+    so the experiments it creates belong to that owner."""
+    return Actor(row["owner"], MEMBER) if row.get("owner") else SINGLE_USER
+
+
 def may_change(actor: Actor, row: dict | None) -> bool:
     """Stop, resume, delete, deploy, push, rename: the owner or an admin."""
     if actor.is_admin:

@@ -20,6 +20,7 @@ from studio.config.study import StudySettings, study_settings
 from studio.store.names import clean_name, derived_name
 from studio.store.records import new_id
 
+from .access_policy import SINGLE_USER, Actor, check_change, owner_fields
 from .model_registry import load_registry
 from .automl import default_direction, objective_metric
 from .study_space import distributions, searched_labels
@@ -52,8 +53,10 @@ class StudyService:
 
     # ------------------------------------------------------------------ creating
     def create(self, base: ExperimentConfig | str | dict, settings: StudySettings | dict | None = None, *,
-               project_id: str | None = None, source_id: str | None = None, name: str | None = None) -> dict:
-        """Validate the base experiment and the settings, store the study and its optuna journal."""
+               project_id: str | None = None, source_id: str | None = None, name: str | None = None,
+               actor: Actor = SINGLE_USER) -> dict:
+        """Validate the base experiment and the settings, store the study (owned by ``actor``, as its
+        trials will be) and its optuna journal."""
         config = self.experiments.validate(base)
         chosen = settings if isinstance(settings, StudySettings) else study_settings(settings)
         errors = self._setting_errors(config, chosen)
@@ -70,7 +73,7 @@ class StudyService:
                "problem_type": config.problem_type, "settings": chosen.model_dump(mode="json"),
                "objective": objective, "direction": direction, "status": RUNNING, "elapsed_s": 0.0,
                "running_since": time.time(), "trials_done": 0, "trials_pruned": 0, "best_value": None,
-               "best_experiment_id": None, "error": None}
+               "best_experiment_id": None, "error": None, **owner_fields(actor)}
         try:
             open_study(study_id, self.home, chosen, direction, create=True)
             return self.store.studies.add(row)
@@ -78,13 +81,14 @@ class StudyService:
             shutil.rmtree(journal_path(study_id, self.home).parent, ignore_errors=True)
             raise
 
-    def create_from_experiment(self, experiment_id: str, settings: StudySettings | dict | None = None) -> dict:
+    def create_from_experiment(self, experiment_id: str, settings: StudySettings | dict | None = None,
+                               actor: Actor = SINGLE_USER) -> dict:
         """A study over the settings of a finished experiment, its trials connected to it."""
         row = self.store.experiments.require(experiment_id)
         config = self.experiments.config_of(row)
         return self.create(config.model_copy(update={"experiment_name": ""}), settings,
                            project_id=row.get("project_id"), source_id=experiment_id,
-                           name=derived_name(row.get("name") or experiment_id, "-study"))
+                           name=derived_name(row.get("name") or experiment_id, "-study"), actor=actor)
 
     def _setting_errors(self, config: ExperimentConfig, chosen: StudySettings) -> list[str]:
         errors = []
@@ -101,16 +105,18 @@ class StudyService:
         return errors
 
     # ------------------------------------------------------------------ run control
-    def stop(self, study_id: str) -> dict:
+    def stop(self, study_id: str, actor: Actor = SINGLE_USER) -> dict:
         """No new trials; the driver stops the running ones on its next tick."""
         row = self.require(study_id)
+        check_change(actor, row, "stop", "study")
         if row["status"] != RUNNING:
             raise StudyError(f"study {row['name']!r} is {row['status']}; only a running study can be stopped")
         return self.store.studies.update(study_id, status=STOPPED, elapsed_s=self.elapsed_s(row),
                                          running_since=None, stop_trials=True)
 
-    def resume(self, study_id: str) -> dict:
+    def resume(self, study_id: str, actor: Actor = SINGLE_USER) -> dict:
         row = self.require(study_id)
+        check_change(actor, row, "resume", "study")
         if row["status"] == RUNNING:
             raise StudyError(f"study {row['name']!r} is already running")
         settings = self.settings_of(row)

@@ -17,6 +17,7 @@ from studio.config import ConfigError
 from studio.runner.run_folder_reader import ACTIVE_STATUSES, MetricsTail, read_final_metrics
 from studio.store.names import derived_name
 
+from .access_policy import acting_for
 from .study_space import distributions, trial_config
 from .study_storage import open_study
 from .studies import AUTOML_CONNECTION, COMPLETED, RUNNING, STOPPED, StudyService
@@ -156,7 +157,7 @@ class StudyDriver:
         try:
             config = trial_config(base, trial.params, name)
             experiment = self.studies.experiments.create(config, row.get("project_id"), source_id=row.get("source_id"),
-                                                         connection=AUTOML_CONNECTION)
+                                                         connection=AUTOML_CONNECTION, actor=acting_for(row))
         except Exception as exc:  # a combination the schema refuses, a full disk: this trial fails
             message = "; ".join(exc.errors) if isinstance(exc, ConfigError) else str(exc)
             log.warning("study %s: trial %s could not be created: %s", row["id"], trial.number, message)

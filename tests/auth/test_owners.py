@@ -88,3 +88,21 @@ def test_a_member_cannot_push_another_members_experiment(service, dataset, monke
     anns = experiment_of(service, dataset, ANN)
     with pytest.raises(PushError, match=r"cannot push experiment .*only its owner \(ann\)"):
         push_experiment(service.store, anns["id"], "ben/model", token="hf_bensTokenValue0000000002", actor=BEN)
+
+
+def test_a_study_and_its_trials_belong_to_who_created_it(service, dataset):
+    from studio.services.studies import StudyService
+    from studio.services.study_driver import StudyDriver
+
+    studies = StudyService(service.store, service, service.home)
+    base = {"experiment_name": "base", "prediction": {"metrics": ["BLEU"]},
+            "dataset": {"train_dataset_id": dataset["id"]}}
+    study = studies.create(base, {"max_trials": 2, "concurrent_trials": 2, "search": {"learning_rate": [1e-4, 1e-3]}},
+                           actor=ANN)
+    assert study["owner"] == "ann"
+    StudyDriver(studies, service.supervisor).tick()
+    trials = [service.store.experiments.get(t.experiment_id) for t in studies.trials(study["id"])]
+    assert trials and {t["owner"] for t in trials} == {"ann"}
+    with pytest.raises(AccessDenied, match=r"cannot stop study .*only its owner \(ann\)"):
+        studies.stop(study["id"], actor=BEN)
+    assert studies.stop(study["id"], actor=ADMIN)["status"] == "Stopped"
