@@ -50,7 +50,8 @@ def test_the_ask_kgm_model_is_saved_shown_and_cleared(page):
     message, *shown = submit(on_save, 0, None, None, "", False, "http://127.0.0.1:9/v1", "", False, "local", "",
                              " kgm-model ")
     assert message.startswith("Saved") and ctx.store.settings.get("kgm_model") == "kgm-model"
-    assert shown[10] == "kgm-model"  # after the executor and Ray address, before the limits
+    # after the executor and Ray address, before the limits; editable (single-user: the admin)
+    assert shown[10] == {"__type__": "update", "value": "kgm-model", "interactive": True}
     message, *_ = submit(on_save, 0, None, None, "", False, "http://127.0.0.1:9/v1", "", False, "local", "",
                          "bad\x07name")
     assert message.startswith("⚠ Ask KGM language model:") and ctx.store.settings.get("kgm_model") == "kgm-model"
