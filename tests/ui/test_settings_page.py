@@ -64,7 +64,8 @@ def test_the_limits_are_saved_shown_and_a_wrong_one_named(page):
     base = (0, None, None, "", False, "", "", False, "local", "", "")
     message, *shown = submit(on_save, *base, 5, 2, 3, False, True)
     assert message.startswith("Saved")
-    assert shown[-5:] == [5, 2, 3, False, True]  # max run time, upload MB, epochs cap, push, deploy
+    # max run time, upload MB, epochs cap, push, deploy (then the note shown to members)
+    assert [update["value"] for update in shown[-6:-1]] == [5, 2, 3, False, True]
     assert ctx.store.settings.get("allow_push") is False and ctx.store.settings.get("max_upload_mb") == 2
 
     message, *_ = submit(on_save, *base, 5, 0, 3, True, True)
