@@ -17,7 +17,7 @@ from studio.config import ConfigError
 from studio.runner.run_folder_reader import METRICS_FILE, MetricsTail
 from studio.store.names import derived_name
 
-from .access_policy import SINGLE_USER, Actor
+from .access_policy import NOBODY, SINGLE_USER, Actor
 from .cost_evidence import cost_line
 from .failure_advice import is_model_load_failure
 from .history_evidence import load_history
@@ -51,9 +51,11 @@ def language_model_configured(experiments) -> bool:
     return configured_endpoint(experiments.store) is not None
 
 
-def ask_language_model(experiments, experiment_id: str, recommendation: Recommendation | dict) -> Refinement | None:
-    """The configured language model's phrasing and extra suggestion (checked), or None when none is set."""
-    endpoint = configured_endpoint(experiments.store)
+def ask_language_model(experiments, experiment_id: str, recommendation: Recommendation | dict,
+                       actor: Actor = SINGLE_USER) -> Refinement | None:
+    """The configured language model's phrasing and extra suggestion (checked), or None when none is set
+    (or nobody is signed in to send it with their key)."""
+    endpoint = configured_endpoint(experiments.store, actor.name) if actor != NOBODY else None
     if endpoint is None:
         return None
     if isinstance(recommendation, dict):

@@ -49,13 +49,16 @@ class Refinement:
     notes: list[str] = field(default_factory=list)  # what was dropped and why, for the dialog
 
 
-def configured_endpoint(store) -> LanguageModelEndpoint | None:
-    """The endpoint KGM may ask, or None (offline) unless Settings name both a judge URL and a KGM model."""
+def configured_endpoint(store, user: str | None = None) -> LanguageModelEndpoint | None:
+    """The endpoint KGM may ask, or None (offline) unless Settings name both a judge URL and a KGM model.
+
+    The key is ``user``'s own judge key when signed in (the shared one in single-user mode).
+    """
     model = str(store.settings.get(KGM_MODEL.key) or "").strip()
     base_url = str(store.settings.get(JUDGE_URL_SETTING) or "").strip()
     if not model or not base_url:
         return None
-    return LanguageModelEndpoint(base_url, judge_environment(store).get("OPENAI_API_KEY") or None, model)
+    return LanguageModelEndpoint(base_url, judge_environment(store, user).get("OPENAI_API_KEY") or None, model)
 
 
 def refine(endpoint: LanguageModelEndpoint, config: ExperimentConfig, recommendation: Recommendation,

@@ -61,13 +61,14 @@ def build_kgm_dialog(ctx, experiment_id_state, target, modal) -> dict:
                 gr.update(visible=asking, value="_Asking the language model for its view…_"),
                 gr.update(visible=False), None)
 
-    def on_refine(experiment_id, state):
+    def on_refine(request: gr.Request, experiment_id, state):
         skip = [gr.skip()] * 8
         if not experiment_id or not kgm.language_model_configured(ctx.experiments):
             return skip
         try:
             shown = state or kgm.as_state(kgm.ask(ctx.experiments, experiment_id))
-            refined = kgm.ask_language_model(ctx.experiments, experiment_id, shown)
+            refined = kgm.ask_language_model(ctx.experiments, experiment_id, shown,
+                                             actor=session.actor(ctx, request))
         except Exception as exc:  # the row went away meanwhile; the client's own errors are caught inside
             return [gr.skip(), gr.update(visible=True, value=f"⚠ {html.escape(str(exc))}")] + skip[2:]
         if refined is None:

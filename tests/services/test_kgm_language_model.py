@@ -124,3 +124,19 @@ def test_an_extra_suggestion_may_not_change_the_data_nor_pick_an_unregistered_or
             assert refined.extra.overrides == overrides and refined.notes == []
         else:
             assert refined.extra is None and said in refined.notes[0], (overrides, refined.notes)
+
+
+def test_a_signed_in_user_asks_with_their_own_judge_key_and_nobody_asks_with_none(service, dataset):  # noqa: F811
+    from studio.services.access_policy import NOBODY, Actor
+    from studio.services.judge_endpoint import save_judge_endpoint
+
+    source = flat_run(service, dataset)
+    with stub_model({"explanation": PHRASED}) as server:
+        configure(service, server.base_url)
+        save_judge_endpoint(service.store, server.base_url, "sk-ann-own-key", user="ann")
+        offline = kgm.ask(service, source["id"])
+        refined = kgm.ask_language_model(service, source["id"], offline, actor=Actor("ann", "member"))
+        assert kgm.ask_language_model(service, source["id"], offline, actor=NOBODY) is None
+    assert refined.recommendation.explanation == PHRASED
+    headers = {k.lower(): v for k, v in server.requests[0]["headers"].items()}
+    assert headers["authorization"] == "Bearer sk-ann-own-key" and len(server.requests) == 1
