@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    from studio.library_noise import silence_library_noise
+
+    silence_library_noise()  # before transformers/peft pull in bitsandbytes, as the engine does
 
     from studio.config.templates import DEFAULT_CHAT_TEMPLATE
 

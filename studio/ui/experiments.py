@@ -37,7 +37,7 @@ def build(ctx, view) -> dict:
         gr.Markdown("Tick the experiments to compare (2–8) or delete.", elem_classes=["edit-hint"])
         compare_button = gr.Button("Compare selected", scale=0, min_width=160, elem_id="compare-selected")
         delete_button = gr.Button("Delete selected", variant="stop", scale=0, min_width=160, elem_id="delete-selected")
-        done_button = gr.Button("Done", scale=0, min_width=90)
+        done_button = gr.Button("Done", scale=0, min_width=90, elem_id="edit-done")
     with gr.Row(visible=False, elem_id="experiments-empty", elem_classes=["empty-state"]) as empty:
         empty_text = gr.Markdown()
         demo_button = gr.Button("Import the demo dataset and start", variant="primary", scale=0, min_width=260,

@@ -64,6 +64,7 @@ def _flow(page, experiment):
         nav(page, name)
         page.wait_for_url(re.compile(rf".*\?view={view}$"))
         page.locator(content).first.wait_for(state="visible")
+        _buttons_share_one_size(page, view)
         shot(page, view)
     page.reload()
     page.locator("#experiments-table [role=gridcell]").first.wait_for(state="visible")
@@ -82,6 +83,17 @@ def _flow(page, experiment):
     _choose(page, "experiment-type-filter", "Causal LM")
     page.wait_for_selector(f"#experiments-table [role=gridcell]:has-text('{experiment['name']}')")
     shot(page, "experiments-filtered")
+
+    # Edit mode: its bar stays on one line and its buttons keep the page's one size.
+    page.click("#edit-experiments")
+    page.locator("#compare-selected").wait_for(state="visible")
+    bar = page.locator("#compare-selected").bounding_box()
+    delete = page.locator("#delete-selected").bounding_box()
+    assert abs(bar["y"] - delete["y"]) < 2, "the edit bar wrapped"
+    _buttons_share_one_size(page, "experiments edit mode")
+    _runtime_column_in_view(page, "edit mode")  # the Select column must not push Runtime out
+    page.click("#edit-done")
+    _runtime_column_in_view(page, "the list")
 
     # A row opens the run's view at its own address; refresh and Back keep the views.
     page.locator("#experiments-table [role=gridcell]", has_text=experiment["name"]).first.click()
@@ -127,6 +139,26 @@ def _flow(page, experiment):
     page.wait_for_function(
         "document.querySelector('#advanced-yaml .cm-content')?.innerText.includes('train_dataset_id')")
     shot(page, "experiments-demo-dialog")
+
+
+def _buttons_share_one_size(page, where: str) -> None:
+    """Every visible text button of the shown view has the same height and text size."""
+    sizes = page.evaluate("""() => [...document.querySelectorAll('button.lg, button.md, button.sm')]
+        .filter(b => b.offsetParent !== null && b.innerText.trim())
+        .map(b => [b.innerText.trim(), Math.round(b.getBoundingClientRect().height),
+                   getComputedStyle(b).fontSize])""")
+    assert sizes, f"no buttons found on {where}"
+    heights = [height for _, height, _ in sizes]
+    assert max(heights) - min(heights) <= 2 and len({font for *_, font in sizes}) == 1, \
+        f"{where}: buttons differ in size: {sizes}"
+
+
+def _runtime_column_in_view(page, where: str) -> None:
+    header = page.locator("#experiments-table th", has_text="Runtime").filter(visible=True).first
+    header.wait_for(state="visible")
+    table = page.locator("#experiments-table").bounding_box()
+    box = header.bounding_box()
+    assert box["x"] + box["width"] <= table["x"] + table["width"] + 1, f"{where}: Runtime is cut off at 1440 px"
 
 
 def _choose(page, elem_id: str, option: str) -> None:
