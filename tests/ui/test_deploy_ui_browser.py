@@ -55,7 +55,7 @@ def _completed_experiment(home: Path, model_dir: Path) -> dict:
     assert read_status(run_dir)["status"] == "Completed"
     final = read_final_metrics(run_dir)
     # What the runner records when a run ends (it is not running in this process).
-    row = store.experiments.update(row["id"], status="Completed", progress=1.0, final_metrics=final,
+    row = store.experiments.update(row["id"], status="Completed", stage=None, progress=1.0, final_metrics=final,
                                    metric_name="Perplexity", best_metric=final["Perplexity"])
     forget_database(home / "db.json")
     return row
