@@ -281,6 +281,9 @@ def _status_html(ctx, row: dict) -> str:
     if stage.strip().lower() == status.lower():  # "Completed · completed" says it twice
         stage = ""
     metric = format_metric(row)
+    running_best = ctx.experiment_list.best_so_far(row)  # None once it ended, or before its first evaluation
+    if running_best:
+        metric = f"{running_best[0]} {running_best[1]:.4g} so far"
     return (f"<div class='status-bar'><span class='badge badge-{html.escape(status)}' id='status-badge'>"
             f"{html.escape(status)}</span><span class='stage'>{html.escape(stage)}</span>"
             f"<div class='progress' title='{progress:.0%}'><div style='width:{progress * 100:.1f}%'></div></div>"

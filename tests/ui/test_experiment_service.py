@@ -7,6 +7,7 @@ import yaml
 
 from studio.config import ConfigError
 from studio.runner.supervisor import Supervisor
+from studio.services.experiment_list import ExperimentList
 from studio.services.experiments import ExperimentService
 from studio.store import Store
 
@@ -231,9 +232,29 @@ def test_the_status_bar_does_not_repeat_a_stage_that_is_the_status(service, data
     row = service.create({"dataset": {"train_dataset_id": dataset["id"]}})
     service.supervisor.stop(row["id"])
     done = service.store.experiments.update(row["id"], status="Completed", stage="completed", progress=1.0)
-    html = _status_html(SimpleNamespace(experiments=service), done)
+    html = _status_html(SimpleNamespace(experiments=service, experiment_list=ExperimentList(service.store, service)),
+                        done)
     assert html.lower().count("completed") == 2  # the badge's class and its text, no stage
     assert "<span class='stage'></span>" in html
+
+
+def test_the_status_bar_of_a_running_run_shows_its_best_value_so_far(service, dataset):
+    import json
+    from types import SimpleNamespace
+
+    from studio.ui.experiment_detail import _status_html
+
+    row = service.create({"dataset": {"train_dataset_id": dataset["id"]},
+                          "prediction": {"metrics": ["Perplexity"]}})
+    running = service.store.experiments.update(row["id"], status="Training")
+    ctx = SimpleNamespace(experiments=service, experiment_list=ExperimentList(service.store, service))
+    assert "so far" not in _status_html(ctx, running)  # no evaluation yet
+    run_dir = service.run_dir(row["id"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "metrics.jsonl").write_text("".join(
+        json.dumps({"split": "validation", "name": "Perplexity", "value": v, "step": i}) + "\n"
+        for i, v in enumerate([30.0, 12.5, 20.0], 1)))
+    assert "best Perplexity 12.5 so far" in _status_html(ctx, running)
 
 
 def _store_with_rows(home, rows):
