@@ -102,10 +102,11 @@ def build(ctx, view) -> dict:
 
 
 def demo_limits_section(ctx) -> None:
-    """Hook for the demo limits (issue 13, "Demo mode"): their Settings are shown and edited here once
-    they exist; until then the page says where they will be."""
-    gr.Markdown("### Demo limits\nLimits for a public demo (concurrent runs, run time, upload size, epochs, "
-                "Push and Deploy switches) appear here once this Studio has them.", elem_id="admin-demo-limits")
+    """Where the demo limits are edited: the Settings page's Limits (admins only), so they have one
+    form and one save path (studio/services/app_settings.py, studio/services/limits.py)."""
+    gr.Markdown("### Demo limits\nMaximum concurrent runs, maximum run time, upload size, epochs cap and the "
+                "Push / Deploy switches are edited under [Settings → Limits](?view=settings) (admins only; "
+                "members see them read-only).", elem_id="admin-demo-limits")
 
 
 def _users_frame(ctx, actor) -> pd.DataFrame:
