@@ -41,8 +41,13 @@ class StudyDriver:
                 continue
             try:
                 self._advance(row)
-            except Exception:  # one broken study must not hold up the others
+            except Exception as exc:  # one broken study must not hold up the others
                 log.exception("advancing study %s failed", row["id"])
+                self._optuna.pop(row["id"], None)
+                if row.get("status") == RUNNING:  # said once on its page, not every tick in the log
+                    self.store.studies.update(row["id"], status=STOPPED, running_since=None,
+                                              elapsed_s=self.studies.elapsed_s(row),
+                                              error=f"the study stopped: {exc}. Resume it to try again.")
 
     # ------------------------------------------------------------------ one study
     def _advance(self, row: dict) -> None:

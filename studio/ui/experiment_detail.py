@@ -27,7 +27,7 @@ from studio.services.archive import ArchiveError
 from studio.store import StoreError
 from studio.ui import compare_picker, evaluation_panel, session
 from studio.ui.ship_actions import build_ship_actions
-from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url
+from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url, study_url
 
 REFRESH_S = 1.5
 LOG_LINES = 400
@@ -267,7 +267,10 @@ def _header(row: dict) -> str:
     return (f"# {html.escape(row.get('name') or '')}\n"
             f"<span class='studio-muted'>Experiment ID `{row['id']}` · dataset "
             f"{html.escape(str(row.get('dataset_name') or row.get('dataset_id') or ''))} · "
-            f"{html.escape(row.get('backbone') or '')} · created {format_time(row.get('created'))}</span>")
+            f"{html.escape(row.get('backbone') or '')} · created {format_time(row.get('created'))}"
+            + (f" · <a href='{html.escape(study_url(row['study_id']))}'>trial {row.get('trial_number')} of its "
+               "AutoML study</a>"
+               if row.get("study_id") else "") + "</span>")
 
 
 def _status_html(ctx, row: dict) -> str:

@@ -216,3 +216,12 @@ def test_the_study_form_reads_its_own_text_back_and_names_bad_entries():
     assert (no_cap.max_trials, no_cap.time_limit_minutes) == (None, 30.0)
     with pytest.raises(ConfigError, match=r"search\.epochs\.1: Input should be a valid number"):
         settings_from_form({**text, "search.epochs": "1, two"})
+
+
+def test_a_study_whose_journal_is_unreadable_stops_with_the_reason(opened, base):
+    studies, driver = opened
+    study = studies.create(base)
+    journal_path(study["id"], studies.home).write_text("this is not a journal\n")
+    driver.tick()
+    row = studies.get(study["id"])
+    assert row["status"] == "Stopped" and row["error"].startswith("the study stopped:")
