@@ -30,8 +30,11 @@ def build(ctx, view) -> dict:
     message = gr.Markdown(elem_id="study-message")
     best = gr.Markdown(elem_id="study-best")
     gr.Markdown("### Trials")
+    gr.Markdown("Click a trial to open its experiment.", elem_classes=["studio-muted"])
+    # Row clicks navigate in this tab (a link in a Dataframe cell would open a new one).
     trials = gr.Dataframe(headers=TRIAL_COLUMNS, interactive=False, wrap=True, show_label=False,
-                          datatype=["number", "markdown", "str", "str", "number", "str"], elem_id="study-trials")
+                          elem_id="study-trials")
+    trial_ids = gr.State([])
     charts = {}
     for pair in (study_charts.CHARTS[:2], study_charts.CHARTS[2:]):
         with gr.Row():
@@ -39,14 +42,15 @@ def build(ctx, view) -> dict:
                 charts[name] = gr.Plot(show_label=False, elem_id=f"study-chart-{name}")
     target = gr.Textbox(visible=False)
     timer = gr.Timer(REFRESH_S, active=False)
-    outputs = [study_id, seen, header, stop, resume, use, best, trials] + [charts[n] for n in study_charts.CHARTS]
+    outputs = [study_id, seen, header, stop, resume, use, best, trials, trial_ids] + \
+        [charts[n] for n in study_charts.CHARTS]
 
     def draw(chosen: str | None, last=None) -> list:
         row = ctx.studies.get(chosen) if chosen else None
         if row is None:
             return [chosen, None, f"# Study\n\n⚠️ There is no study {html.escape(str(chosen or ''))!s}. "
                     f"See [all studies](/{view_url('studies')}).", gr.update(visible=False), gr.update(visible=False),
-                    gr.update(visible=False), "", None] + [None] * len(study_charts.CHARTS)
+                    gr.update(visible=False), "", None, []] + [None] * len(study_charts.CHARTS)
         try:
             rows = ctx.studies.trials(chosen)
             key = [row.get("status"), row.get("updated"), [(t.number, t.status) for t in rows]]
@@ -62,7 +66,8 @@ def build(ctx, view) -> dict:
         mine = may_change(session.actor(ctx), row)  # Stop and Resume: its owner or an admin
         return [chosen, key, _header(ctx, row), gr.update(visible=mine and running),
                 gr.update(visible=mine and not running),
-                gr.update(visible=top is not None), _best(row, top), _trial_frame(rows)] + \
+                gr.update(visible=top is not None), _best(row, top), _trial_frame(rows),
+                [t.experiment_id for t in rows]] + \
             [figures[n] for n in study_charts.CHARTS]
 
     def on_load(params: dict):
@@ -77,6 +82,11 @@ def build(ctx, view) -> dict:
     def on_resume(chosen):
         return _control(lambda study_id: ctx.studies.resume(study_id, session.actor(ctx)), chosen, "Resumed: new trials are queued as slots free up.")
 
+    def on_trial_select(evt: gr.SelectData, shown):
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        chosen = shown[row] if isinstance(row, int) and 0 <= row < len(shown) else None
+        return experiment_url(chosen) if chosen else ""
+
     def on_use(chosen):
         top = ctx.studies.best(chosen) if chosen else None
         return copy_experiment_url(top.experiment_id) if top else ""
@@ -87,6 +97,7 @@ def build(ctx, view) -> dict:
     view.rearm(resume.click(with_session(on_resume), [study_id], [message]).then(with_session(draw), [study_id],
                                                                                   outputs))
     use.click(on_use, [study_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
+    trials.select(on_trial_select, [trial_ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
     return {"header": header, "trials": trials}
 
 
@@ -135,8 +146,7 @@ def _best(row: dict, top) -> str:
 
 
 def _trial_frame(rows) -> pd.DataFrame:
-    data = [[t.number, f"[{t.experiment_name}](/{experiment_url(t.experiment_id)})" if t.experiment_id else
-             t.experiment_name, t.status, ", ".join(f"{k}={_value(v)}" for k, v in t.params.items()),
+    data = [[t.number, t.experiment_name, t.status, ", ".join(f"{k}={_value(v)}" for k, v in t.params.items()),
              None if t.value is None else round(t.value, 4), _minutes(t.runtime_s)] for t in rows]
     return pd.DataFrame(data, columns=TRIAL_COLUMNS)
 

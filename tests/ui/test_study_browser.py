@@ -88,8 +88,8 @@ def test_create_a_study_and_its_page_shows_trials_and_the_optimisation_history(p
 
         page.goto(f"{page.base}/?view=studies")
         page.wait_for_selector("#studies-table:has-text('e2e-study')", timeout=90_000)
-        page.locator("#studies-table a", has_text="e2e-study").click()
+        page.locator("#studies-table [role=gridcell]", has_text="e2e-study").first.click()
         page.wait_for_url(re.compile(r".*\?view=study&study=\w+"), timeout=60_000)
-        page.locator("#study-trials a", has_text="e2e-study-trial-0").click()
+        page.locator("#study-trials [role=gridcell]", has_text="e2e-study-trial-0").first.click()
         page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"), timeout=60_000)
         page.wait_for_selector("#experiment-header:has-text('trial 0 of its AutoML study')", timeout=60_000)
