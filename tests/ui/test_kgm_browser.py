@@ -24,7 +24,8 @@ pytestmark = BROWSER_TEST
 PHRASED = "The faster learning rate did better on this dataset, so KGM moves this run to it."
 EXTRA = {"title": "Warm up first", "explanation": "A short warm-up protects the first updates.",
          "overrides": {"training": {"warmup_epochs": 0.2}}}
-PAGE_TIMEOUT_MS = 90_000  # the first page of a fresh app on a loaded 2-core machine
+# A page load of the app on a loaded 2-core machine (the KGM child trains meanwhile).
+PAGE_TIMEOUT_MS = 90_000
 PLATEAU = (2.0, 1.5, 1.2, 1.1, 1.1, 1.1, 1.1, 1.1)
 
 
@@ -101,8 +102,8 @@ def test_ask_kgm_then_proceed_opens_a_connected_experiment_that_shows_its_explan
         page.wait_for_function(f"window.location.href.includes('id=') && "
                                f"!window.location.href.includes({app['base']['id']!r})")
         child_id = re.search(r"id=(\w+)", page.url).group(1)
-        page.wait_for_selector("#experiment-header:has-text('base-kgm')")
-        page.wait_for_selector("#experiment-explanation", state="visible")
+        page.wait_for_selector("#experiment-header:has-text('base-kgm')", timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_selector("#experiment-explanation", state="visible", timeout=PAGE_TIMEOUT_MS)
         note = page.locator("#experiment-explanation").inner_text()
         assert "Use the learning rate that did better" in note and PHRASED in note
         assert "learning rate 0.0003 beat 0.0001" in note
@@ -110,7 +111,8 @@ def test_ask_kgm_then_proceed_opens_a_connected_experiment_that_shows_its_explan
         page.wait_for_selector("#connected-experiments [role=gridcell]:has-text('kgm')")
         page.wait_for_selector("#connected-experiments [role=gridcell]:has-text('base')")
         page.reload()  # the explanation is stored on the experiment, not held by the page
-        page.wait_for_selector("#experiment-explanation:has-text('learning rate 0.0003 beat 0.0001')")
+        page.wait_for_selector("#experiment-explanation:has-text('learning rate 0.0003 beat 0.0001')",
+                               timeout=PAGE_TIMEOUT_MS)
         screenshot(page, "kgm-connected", 500)
 
         # Leave nothing running: delete the KGM experiment (a running one is stopped first).
