@@ -60,6 +60,9 @@ def test_create_a_study_and_its_page_shows_trials_and_the_optimisation_history(p
             "training:", "  batch_size: 4", "  evaluation_epochs: 0.5",
             "prediction:", "  metrics: [Perplexity]", "  max_length_inference: 4", ""]))
         page.wait_for_selector("#config-errors:has-text('valid')", timeout=90_000)
+        # The YAML has reached the form (the dialog was already valid before it was typed).
+        page.wait_for_function("document.querySelector('#field-experiment_name input, #field-experiment_name "
+                               "textarea')?.value === 'e2e-study'", timeout=90_000)
         page.locator("#automl-switch input[type=checkbox]").check()
         page.wait_for_selector("#automl-study-settings", state="visible", timeout=90_000)
         page.wait_for_selector("#start-training:has-text('Start AutoML study')", timeout=90_000)
