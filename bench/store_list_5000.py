@@ -32,7 +32,7 @@ def experiment_row(i: int, project_id: str, rng: random.Random) -> dict:
         "config_overrides": {"training": {"epochs": rng.randint(1, 3), "learning_rate": 1e-4}},
         "status": rng.choice(STATUSES), "stage": "epoch 1/1, step 40/40", "progress": 1.0,
         "created": utc_now(), "started": utc_now(), "finished": None, "pid": None, "error": None,
-        "source_id": None, "connection": None, "best_metric": {"name": "Perplexity", "value": rng.random() * 10},
+        "source_id": None, "connection": None, "metric_name": "Perplexity", "best_metric": rng.random() * 10,
         "gpus": 1, "runtime_s": rng.random() * 1000,
     }
 
