@@ -19,7 +19,7 @@ from studio.services.access_policy import SINGLE_USER, may_change
 from studio.services.deploy import LIVE_STATUSES
 from studio.services.limits import action_refusal
 from studio.ui import session
-from studio.ui.session import with_session
+from studio.ui.session import with_session, with_session_select
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, view_url
 
@@ -300,7 +300,7 @@ def build(ctx, view) -> dict:
     view.poll(timer, tick, [seen, selected], list_outputs + detail_outputs,
               live=lambda _params: any(row.get("status") in LIVE_STATUSES
                                        for row in project_deployments(ctx, ctx.current_project()["id"])))
-    table.select(with_session(on_select), [ids], [selected] + detail_outputs + [action_message])
+    table.select(with_session_select(on_select), [ids], [selected] + detail_outputs + [action_message])
     start.click(with_session(run_action(lambda i: ctx.deploy.start(i, session.actor(ctx)), "Starting…")), [selected],
                 [action_message] + list_outputs + detail_outputs)
     stop.click(with_session(run_action(lambda i: ctx.deploy.stop(i, session.actor(ctx)),

@@ -29,6 +29,18 @@ def with_session(fn):
     return handler
 
 
+def with_session_select(fn):
+    """``with_session`` for a ``.select`` handler ``fn(evt, *values)``: Gradio passes the SelectData
+    only to a parameter annotated with it, so the wrapper must declare one itself."""
+
+    def handler(request: gr.Request, evt: gr.SelectData, *values):
+        _REQUEST.set(request)
+        return fn(evt, *values)
+
+    handler.__name__ = getattr(fn, "__name__", "handler")
+    return handler
+
+
 def actor(ctx, request: gr.Request | None = None):
     """The ``studio.services.access_policy.Actor`` of this request."""
     request = request if request is not None else _REQUEST.get()
