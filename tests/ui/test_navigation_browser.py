@@ -103,6 +103,8 @@ def _flow(page, experiment):
     shot(page, "experiment")
 
     # Nothing is live here: no timer, so no request at all while the page sits idle.
+    # The view's load chain may still be finishing on a loaded machine: one late step is not polling.
+    page.wait_for_timeout(2000)
     sent = []
     page.on("request", lambda request: sent.append(request.url))
     page.wait_for_timeout(IDLE_MS)
