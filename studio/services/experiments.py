@@ -70,7 +70,8 @@ class ExperimentService:
             except ConfigError as exc:
                 raise ConfigError(errors + exc.errors) from None
         errors += self._data_file_errors(config)
-        errors += [problem for problem in [epochs_problem(self.store, config.training.epochs)] if problem]
+        if problem := epochs_problem(self.store, config.training.epochs):
+            errors.append(problem)
         for path, dataset_id in (("dataset.train_dataset_id", config.dataset.train_dataset_id),
                                  ("dataset.validation_dataset_id", config.dataset.validation_dataset_id)):
             if dataset_id and self.store.datasets.get(dataset_id) is None:
