@@ -8,8 +8,10 @@ methods here only write the study row, so a request never waits on a run.
 """
 from __future__ import annotations
 
+import logging
 import math
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +19,18 @@ from pathlib import Path
 from studio.config import ConfigError, ExperimentConfig, overrides_yaml
 from studio.config.problem_types import DEFAULT_METRICS
 from studio.config.study import StudySettings, study_settings
+from studio.runner.run_folder_reader import TERMINAL_STATUSES
+from studio.runner.run_trash import remove_run_folder
 from studio.store.names import clean_name, derived_name
 from studio.store.records import new_id
 
-from .access_policy import SINGLE_USER, Actor, check_change, owner_fields
+from .access_policy import SINGLE_USER, Actor, check_change, check_change_all, owner_fields
 from .model_registry import load_registry
 from .automl import default_direction, objective_metric
 from .study_space import distributions, searched_labels
 from .study_storage import journal_path, open_study
 
+log = logging.getLogger(__name__)
 RUNNING, STOPPED, COMPLETED = "Running", "Stopped", "Completed"
 AUTOML_CONNECTION = "automl"
 
@@ -45,11 +50,21 @@ class TrialRow:
     runtime_s: float
 
 
+@dataclass(frozen=True)
+class Deleted:
+    name: str
+    trials_deleted: int
+    trials_kept: int
+
+
 class StudyService:
     def __init__(self, store, experiments, home: Path):
         self.store = store
         self.experiments = experiments
         self.home = Path(home)
+        # Held by the driver while it advances one study and by delete(): a study being deleted
+        # is never advanced half way (no trial launched, no journal written after it is gone).
+        self.lock = threading.RLock()
 
     # ------------------------------------------------------------------ creating
     def create(self, base: ExperimentConfig | str | dict, settings: StudySettings | dict | None = None, *,
@@ -128,6 +143,31 @@ class StudyService:
         return self.store.studies.update(study_id, status=RUNNING, running_since=time.time(), error=None,
                                          stop_trials=False, failures_in_a_row=0)
 
+    def delete(self, study_id: str, delete_trials: bool, actor: Actor = SINGLE_USER) -> Deleted:
+        """Delete the study row and its optuna journal; its trial experiments too when
+        ``delete_trials``, else they stay as ordinary experiments. A running study's live trials
+        are stopped (deleted ones are stopped by the runner before their folder goes).
+
+        Nothing changes when ``actor`` may not delete the study, or one of the trials to delete.
+        """
+        with self.lock:
+            row = self.require(study_id)
+            check_change(actor, row, "delete", "study")
+            trials = self.trial_experiments(study_id)
+            if delete_trials:
+                check_change_all(actor, trials, "delete", "experiment")
+            self.store.studies.delete(study_id)  # the one store write: from here the driver skips it
+        if delete_trials:
+            self.experiments.delete([t["id"] for t in trials], actor)
+        else:
+            for trial in trials:
+                if trial.get("status") not in TERMINAL_STATUSES:
+                    self.experiments.supervisor.stop(trial["id"])
+        remove_run_folder(journal_path(study_id, self.home).parent)
+        log.info("study %s (%s) deleted, %d trial experiments %s", study_id, row["name"], len(trials),
+                 "deleted" if delete_trials else "kept")
+        return Deleted(row["name"], len(trials) if delete_trials else 0, 0 if delete_trials else len(trials))
+
     def _budget_used(self, row: dict) -> int:
         return sum(1 for trial in self.optuna_study(row["id"]).get_trials(deepcopy=False)
                    if trial.user_attrs.get("outcome") != "stopped")
@@ -144,6 +184,10 @@ class StudyService:
 
     def list(self, project_id: str | None = None) -> list[dict]:
         return self.store.studies.list(project_id)
+
+    def trial_experiments(self, study_id: str) -> list[dict]:
+        """The experiments this study created (what deleting it may delete too)."""
+        return self.store.experiments.find(study_id=study_id)
 
     def settings_of(self, row: dict) -> StudySettings:
         return StudySettings.model_validate(row["settings"])

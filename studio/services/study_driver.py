@@ -36,18 +36,27 @@ class StudyDriver:
         self._tails: dict[str, tuple[MetricsTail, int]] = {}  # experiment id → (reader, validations seen)
 
     def tick(self) -> None:
-        for row in self.store.studies.list():
+        rows = self.store.studies.list()
+        for gone in set(self._optuna) - {row["id"] for row in rows}:  # deleted studies
+            self._optuna.pop(gone, None)
+        for row in rows:
             if row.get("status") == COMPLETED:
                 continue
-            try:
-                self._advance(row)
-            except Exception as exc:  # one broken study must not hold up the others
-                log.exception("advancing study %s failed", row["id"])
-                self._optuna.pop(row["id"], None)
-                if row.get("status") == RUNNING:  # said once on its page, not every tick in the log
-                    self.store.studies.update(row["id"], status=STOPPED, running_since=None,
-                                              elapsed_s=self.studies.elapsed_s(row),
-                                              error=f"the study stopped: {exc}. Resume it to try again.")
+            with self.studies.lock:
+                row = self.store.studies.get(row["id"])
+                if row is not None:  # None: deleted since the list was read
+                    self._advance_safely(row)
+
+    def _advance_safely(self, row: dict) -> None:
+        try:
+            self._advance(row)
+        except Exception as exc:  # one broken study must not hold up the others
+            log.exception("advancing study %s failed", row["id"])
+            self._optuna.pop(row["id"], None)
+            if row.get("status") == RUNNING:  # said once on its page, not every tick in the log
+                self.store.studies.update(row["id"], status=STOPPED, running_since=None,
+                                          elapsed_s=self.studies.elapsed_s(row),
+                                          error=f"the study stopped: {exc}. Resume it to try again.")
 
     # ------------------------------------------------------------------ one study
     def _advance(self, row: dict) -> None:

@@ -145,7 +145,7 @@ def build(ctx, view) -> dict:
 
         explanation = row.get("explanation") or ""
         mine = may_change(session.actor(ctx), row)  # Stop and Resume only for its owner or an admin
-        outputs = [_header(row), gr.update(visible=bool(explanation), value=explanation)
+        outputs = [_header(row, _study_exists(ctx, row)), gr.update(visible=bool(explanation), value=explanation)
                    if explanation != state.get("explanation") else gr.skip(),
                    _status_html(ctx, row), _resources_md(ctx, row),
                    gr.update(visible=mine and row.get("status") in ACTIVE),
@@ -263,14 +263,19 @@ def build(ctx, view) -> dict:
     return {"status_bar": status_bar, "chart": chart, "config": config, "connected": connected, "timer": timer}
 
 
-def _header(row: dict) -> str:
+def _study_exists(ctx, row: dict) -> bool:
+    # A trial kept when its study was deleted is an ordinary experiment: no link to a missing page.
+    return bool(row.get("study_id")) and ctx.studies.get(row["study_id"]) is not None
+
+
+def _header(row: dict, study_exists: bool = False) -> str:
     return (f"# {html.escape(row.get('name') or '')}\n"
             f"<span class='studio-muted'>Experiment ID `{row['id']}` · dataset "
             f"{html.escape(str(row.get('dataset_name') or row.get('dataset_id') or ''))} · "
             f"{html.escape(row.get('backbone') or '')} · created {format_time(row.get('created'))}"
             + (f" · <a href='{html.escape(study_url(row['study_id']))}'>trial {row.get('trial_number')} of its "
                "AutoML study</a>"
-               if row.get("study_id") else "") + "</span>")
+               if study_exists else "") + "</span>")
 
 
 def _status_html(ctx, row: dict) -> str:

@@ -1,4 +1,4 @@
-"""The study page (``?view=study&study=<id>``): status and budget, Stop/Resume, trials, the best trial, charts."""
+"""The study page (``?view=study&study=<id>``): status and budget, Stop/Resume/Delete, trials, the best trial, charts."""
 from __future__ import annotations
 
 import html
@@ -9,7 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from studio.services.access_policy import may_change
-from studio.ui import session, study_charts
+from studio.ui import session, study_charts, study_delete
 from studio.ui.session import with_session
 from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_url, view_url
 
@@ -27,6 +27,8 @@ def build(ctx, view) -> dict:
         resume = gr.Button("Resume study", size="sm", scale=0, min_width=120, visible=False, elem_id="study-resume")
         use = gr.Button("Use these settings", size="sm", scale=0, min_width=160, variant="primary", visible=False,
                         elem_id="study-use-best")
+        delete = gr.Button("Delete study…", size="sm", scale=0, min_width=120, variant="stop", visible=False,
+                           elem_id="study-delete")
     message = gr.Markdown(elem_id="study-message")
     best = gr.Markdown(elem_id="study-best")
     gr.Markdown("### Trials")
@@ -40,9 +42,10 @@ def build(ctx, view) -> dict:
         with gr.Row():
             for name in pair:
                 charts[name] = gr.Plot(show_label=False, elem_id=f"study-chart-{name}")
+    deleting = study_delete.build(ctx)
     target = gr.Textbox(visible=False)
     timer = gr.Timer(REFRESH_S, active=False)
-    outputs = [study_id, seen, header, stop, resume, use, best, trials, trial_ids] + \
+    outputs = [study_id, seen, header, stop, resume, use, delete, best, trials, trial_ids] + \
         [charts[n] for n in study_charts.CHARTS]
 
     def draw(chosen: str | None, last=None) -> list:
@@ -50,7 +53,7 @@ def build(ctx, view) -> dict:
         if row is None:
             return [chosen, None, f"# Study\n\n⚠️ There is no study {html.escape(str(chosen or ''))!s}. "
                     f"See [all studies](/{view_url('studies')}).", gr.update(visible=False), gr.update(visible=False),
-                    gr.update(visible=False), "", None, []] + [None] * len(study_charts.CHARTS)
+                    gr.update(visible=False), gr.update(visible=False), "", None, []] + [None] * len(study_charts.CHARTS)
         try:
             rows = ctx.studies.trials(chosen)
             key = [row.get("status"), row.get("updated"), [(t.number, t.status) for t in rows]]
@@ -63,10 +66,10 @@ def build(ctx, view) -> dict:
             return [chosen, None, f"# {html.escape(row['name'])}\n\n⚠️ This study's trials could not be read "
                     "(see the app log)."] + [gr.skip()] * (len(outputs) - 3)
         running = row["status"] == "Running"
-        mine = may_change(session.actor(ctx), row)  # Stop and Resume: its owner or an admin
+        mine = may_change(session.actor(ctx), row)  # Stop, Resume and Delete: its owner or an admin
         return [chosen, key, _header(ctx, row), gr.update(visible=mine and running),
                 gr.update(visible=mine and not running),
-                gr.update(visible=top is not None), _best(row, top), _trial_frame(rows),
+                gr.update(visible=top is not None), gr.update(visible=mine), _best(row, top), _trial_frame(rows),
                 [t.experiment_id for t in rows]] + \
             [figures[n] for n in study_charts.CHARTS]
 
@@ -97,6 +100,10 @@ def build(ctx, view) -> dict:
     view.rearm(resume.click(with_session(on_resume), [study_id], [message]).then(with_session(draw), [study_id],
                                                                                   outputs))
     use.click(on_use, [study_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
+    delete.click(deleting["ask"], [study_id], deleting["ask_outputs"])
+    deleting["yes"].click(deleting["confirm"], deleting["confirm_inputs"], deleting["confirm_outputs"]).then(
+        lambda done: view_url("studies") if done else "", [deleting["done"]], [target]).then(
+        None, [target], None, js=NAVIGATE_JS)
     trials.select(on_trial_select, [trial_ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
     return {"header": header, "trials": trials}
 

@@ -225,3 +225,91 @@ def test_a_study_whose_journal_is_unreadable_stops_with_the_reason(opened, base)
     driver.tick()
     row = studies.get(study["id"])
     assert row["status"] == "Stopped" and row["error"].startswith("the study stopped:")
+
+
+def _trial_run_dirs(studies, rows):
+    return [studies.experiments.run_dir(r["id"]) for r in rows]
+
+
+def test_deleting_a_running_study_keeping_its_trials_stops_them_and_removes_the_journal(opened, base):
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 4, "concurrent_trials": 2})
+    driver.tick()
+    trials = _trial_rows(studies, study["id"])
+    assert [r["status"] for r in trials] == ["Queued", "Queued"]
+    assert sorted(r["id"] for r in studies.trial_experiments(study["id"])) == sorted(r["id"] for r in trials)
+
+    deleted = studies.delete(study["id"], delete_trials=False)
+    assert (deleted.name, deleted.trials_deleted, deleted.trials_kept) == ("base", 0, 2)
+    assert studies.get(study["id"]) is None and studies.list() == []
+    assert not journal_path(study["id"], studies.home).parent.exists()
+    kept = [studies.store.experiments.get(r["id"]) for r in trials]
+    assert [r["status"] for r in kept] == ["Stopped", "Stopped"]  # stopped through the supervisor
+    assert studies.experiments.supervisor.queued_ids() == []
+    driver.tick()  # the driver forgets it: no new trial, no error
+    assert len(studies.store.experiments.list()) == 2
+    with pytest.raises(StudyError, match="there is no study"):
+        studies.delete(study["id"], delete_trials=False)
+
+
+def test_deleting_a_study_with_its_trials_removes_their_rows_and_run_folders(opened, base):
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 2, "concurrent_trials": 2})
+    driver.tick()
+    trials = _trial_rows(studies, study["id"])
+    _end(studies, trials[0], bleu=12.0)
+    driver.tick()
+    source = studies.store.experiments.add({"name": "not a trial"})
+
+    deleted = studies.delete(study["id"], delete_trials=True)
+    assert (deleted.trials_deleted, deleted.trials_kept) == (2, 0)
+    assert [r["id"] for r in studies.store.experiments.list()] == [source["id"]]
+    assert not any(d.exists() for d in _trial_run_dirs(studies, trials))
+    assert not journal_path(study["id"], studies.home).parent.exists()
+
+
+def test_a_member_deletes_only_their_own_study_and_an_admin_any(opened, base):
+    from studio.auth.users import ADMIN, MEMBER
+    from studio.services.access_policy import AccessDenied, Actor
+
+    studies, driver = opened
+    alice, bob, admin = Actor("alice", MEMBER), Actor("bob", MEMBER), Actor("root", ADMIN)
+    study = studies.create(base, {"max_trials": 2, "concurrent_trials": 1}, actor=alice)
+    driver.tick()
+    trial = _trial_rows(studies, study["id"])[0]
+    assert trial["owner"] == "alice"
+    with pytest.raises(AccessDenied, match="only its owner \\(alice\\) or an admin"):
+        studies.delete(study["id"], delete_trials=True, actor=bob)
+    assert studies.get(study["id"]) is not None and studies.store.experiments.get(trial["id"]) is not None
+    assert journal_path(study["id"], studies.home).is_file()
+    # A trial someone else owns (an admin reassigned it) is not deleted by alice, and neither is her study.
+    studies.store.experiments.update(trial["id"], owner="bob")
+    with pytest.raises(AccessDenied, match="delete 1 of these experiments|cannot delete experiment"):
+        studies.delete(study["id"], delete_trials=True, actor=alice)
+    assert studies.get(study["id"]) is not None
+    studies.delete(study["id"], delete_trials=True, actor=admin)
+    assert studies.get(study["id"]) is None and studies.store.experiments.get(trial["id"]) is None
+
+
+def test_a_study_delete_that_cannot_be_written_changes_nothing(opened, base, monkeypatch):
+    import errno
+
+    from studio.store import storage as storage_module
+    from studio.store.errors import StoreError
+
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 2, "concurrent_trials": 2})
+    driver.tick()
+    trials = _trial_rows(studies, study["id"])
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage_module, "write_atomic", full_disk)
+    with pytest.raises(StoreError, match="No space left on device"):
+        studies.delete(study["id"], delete_trials=True)
+    monkeypatch.undo()
+    assert studies.get(study["id"])["status"] == "Running"
+    assert [r["status"] for r in _trial_rows(studies, study["id"])] == ["Queued", "Queued"]
+    assert sorted(studies.experiments.supervisor.queued_ids()) == sorted(r["id"] for r in trials)
+    assert journal_path(study["id"], studies.home).is_file()
