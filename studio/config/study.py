@@ -1,4 +1,5 @@
-"""StudySettings: what an AutoML study optimises, what it searches, and how long it may run.
+"""StudySettings: what an AutoML study optimises, what it searches, and how long it may run (trials,
+wall-clock minutes, GPU hours).
 
 The defaults of the search live here, once; the bounds of every searched value are the
 training field's own (``TrainingSettings``): a range end the schema would refuse in a run is
@@ -71,11 +72,15 @@ class StudySettings(BaseModel):
     direction: Optional[Literal["minimize", "maximize"]] = setting(
         None, "Minimise or maximise the objective (null = the metric's own direction).", label="Direction",
         choices=DIRECTIONS)
-    max_trials: Optional[int] = setting(8, "Trials to run in all (null = until the time limit).",
+    max_trials: Optional[int] = setting(8, "Trials to run in all (null = until the time or GPU-hour limit).",
                                         label="Number of trials", ge=1, le=200)
     time_limit_minutes: Optional[float] = setting(
         None, "Wall-clock minutes the study may run; running trials are stopped when it is spent.",
         label="Time limit (minutes)", gt=0, le=60 * 24 * 14)
+    gpu_hours_limit: Optional[float] = setting(
+        None, "GPU hours the trials may use in all (each trial's runtime × the GPUs it holds); when spent, running "
+        "trials are stopped. On a CPU-only machine trials use no GPU, so a GPU-hour budget counts nothing there.",
+        label="GPU-hour limit", gt=0, le=100_000)
     concurrent_trials: int = setting(2, "Trials queued or running at once.", label="Trials at once", ge=1, le=16)
     pruner: Literal["median", "successive_halving", "none"] = setting(
         "median", "How unpromising trials are stopped early, from their intermediate validations.",
@@ -88,8 +93,9 @@ class StudySettings(BaseModel):
 
     @model_validator(mode="after")
     def _has_a_budget(self) -> "StudySettings":
-        if self.max_trials is None and self.time_limit_minutes is None:
-            raise ValueError("max_trials: a study needs a budget: a number of trials, a time limit, or both")
+        if self.max_trials is None and self.time_limit_minutes is None and self.gpu_hours_limit is None:
+            raise ValueError("max_trials: a study needs a budget: a number of trials, a time limit, a GPU-hour "
+                             "limit, or several")
         return self
 
 

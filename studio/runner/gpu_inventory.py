@@ -24,3 +24,9 @@ def detect_gpus(timeout_s: float = 10.0) -> list[str]:
     if result.returncode != 0:
         return []
     return [line.strip() for line in result.stdout.splitlines() if line.strip().isdigit()]
+
+
+def runs_get_gpus(executor, local_gpus: list[str]) -> bool:
+    """Whether a run can get a GPU: from this machine's pool, or from the cluster that ``executor``
+    places runs on (when it schedules GPUs itself)."""
+    return executor.cluster_has_gpus() if executor.schedules_gpus else bool(local_gpus)

@@ -11,6 +11,7 @@ from studio.atomic_io import write_json_atomic
 from studio.services.judge_endpoint import judge_environment
 
 from .executors import Executor, ExecutorError, LaunchSpec
+from .gpu_inventory import runs_get_gpus
 from .gpu_pool import GpuPool, plan_devices
 from .kill_cause import oom_kill_count
 from .launch_command import distributed, engine_argv, with_resume
@@ -48,8 +49,7 @@ class Launcher:
         if not (run_dir / "config.yaml").is_file():
             self.fail_before_start(experiment_id, f"{run_dir / 'config.yaml'} is missing")
             return True
-        plan = plan_devices(requested_gpus(run_dir),
-                            executor.cluster_has_gpus() if executor.schedules_gpus else bool(self.gpus))
+        plan = plan_devices(requested_gpus(run_dir), runs_get_gpus(executor, self.gpus))
         gpus: list[str] = []
         if plan.num_gpus and not executor.schedules_gpus:
             if not self.pool.can_ever_fit(plan.num_gpus):

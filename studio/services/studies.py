@@ -19,6 +19,7 @@ from pathlib import Path
 from studio.config import ConfigError, ExperimentConfig, overrides_yaml
 from studio.config.problem_types import DEFAULT_METRICS
 from studio.config.study import StudySettings, study_settings
+from studio.runner.gpu_inventory import runs_get_gpus
 from studio.runner.run_folder_reader import TERMINAL_STATUSES
 from studio.runner.run_trash import remove_run_folder
 from studio.store.names import clean_name, derived_name
@@ -115,6 +116,11 @@ class StudyService:
         for backbone in chosen.search.backbones:
             if backbone not in known:
                 errors.append(f"search.backbones: {backbone!r} is not in the model registry")
+        supervisor = self.experiments.supervisor
+        if chosen.gpu_hours_limit is not None and chosen.max_trials is None and chosen.time_limit_minutes is None \
+                and not runs_get_gpus(supervisor.executor(), supervisor.gpus):
+            errors.append("gpu_hours_limit: this machine has no GPU, so its trials use no GPU hours and this limit "
+                          "alone would never end the study; add a number of trials or a time limit")
         if not distributions(config, chosen.search):
             errors.append("search: nothing to search; give at least one setting a range or a list of values")
         return errors
@@ -138,8 +144,9 @@ class StudyService:
         if settings.max_trials is not None and self._budget_used(row) >= settings.max_trials:
             raise StudyError(f"study {row['name']!r} has run all its {settings.max_trials} trials; "
                              "create a new study (or copy this one's settings) to search further")
-        if settings.time_limit_minutes is not None and self.elapsed_s(row) >= settings.time_limit_minutes * 60:
-            raise StudyError(f"study {row['name']!r} has used its {settings.time_limit_minutes:g}-minute time limit")
+        spent = self.limit_reached(row)
+        if spent:
+            raise StudyError(f"study {row['name']!r} has used {spent}")
         return self.store.studies.update(study_id, status=RUNNING, running_since=time.time(), error=None,
                                          stop_trials=False, failures_in_a_row=0)
 
@@ -167,6 +174,24 @@ class StudyService:
         log.info("study %s (%s) deleted, %d trial experiments %s", study_id, row["name"], len(trials),
                  "deleted" if delete_trials else "kept")
         return Deleted(row["name"], len(trials) if delete_trials else 0, 0 if delete_trials else len(trials))
+
+    def limit_reached(self, row: dict) -> str | None:
+        """The wall-clock or GPU-hour limit the study has used up, in words (None: neither)."""
+        settings = self.settings_of(row)
+        if settings.time_limit_minutes is not None and self.elapsed_s(row) >= settings.time_limit_minutes * 60:
+            return f"its {settings.time_limit_minutes:g}-minute time limit"
+        if settings.gpu_hours_limit is not None and self.gpu_hours_used(row["id"]) >= settings.gpu_hours_limit:
+            return f"its {settings.gpu_hours_limit:g} GPU-hour limit"
+        return None
+
+    def gpu_hours_used(self, study_id: str) -> float:
+        """Sum over its trials (running ones so far) of runtime × the GPUs the trial holds: a trial
+        on a CPU-only machine holds none, so there it is always 0."""
+        seconds = 0.0
+        for trial in self.trial_experiments(study_id):
+            used = self.experiments.resources(trial)
+            seconds += used.gpus * used.runtime_s
+        return seconds / 3600.0
 
     def _budget_used(self, row: dict) -> int:
         return sum(1 for trial in self.optuna_study(row["id"]).get_trials(deepcopy=False)

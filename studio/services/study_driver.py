@@ -74,20 +74,19 @@ class StudyDriver:
                     self.supervisor.stop(trial.user_attrs["experiment_id"])
                 self._update(row, stop_trials=False)
             return
-        over_time = (settings.time_limit_minutes is not None
-                     and self.studies.elapsed_s(row) >= settings.time_limit_minutes * 60)
-        if over_time:
+        spent = self.studies.limit_reached(row) is not None  # wall-clock or GPU hours
+        if spent:
             for trial in live:
                 self.supervisor.stop(trial.user_attrs["experiment_id"])
         used = sum(1 for t in study.get_trials(deepcopy=False) if t.user_attrs.get("outcome") != "stopped")
-        while not over_time and len(live) < settings.concurrent_trials and \
+        while not spent and len(live) < settings.concurrent_trials and \
                 (settings.max_trials is None or used < settings.max_trials) and row["status"] == RUNNING:
             trial = self._launch(row, study)
             used += 1
             if trial is not None:
                 live.append(trial)
             row = self.store.studies.require(row["id"])
-        if not live and (over_time or (settings.max_trials is not None and used >= settings.max_trials)):
+        if not live and (spent or (settings.max_trials is not None and used >= settings.max_trials)):
             self._update(row, status=COMPLETED, elapsed_s=self.studies.elapsed_s(row), running_since=None)
 
     def _settle(self, row: dict, study, trial) -> bool:

@@ -129,6 +129,10 @@ def _header(ctx, row: dict) -> str:
         budget.append(f"{settings.max_trials} trials")
     if settings.time_limit_minutes is not None:
         budget.append(f"{settings.time_limit_minutes:g} min")
+    if settings.gpu_hours_limit is not None:
+        budget.append(f"{settings.gpu_hours_limit:g} GPU hours")
+    gpu_hours = f"GPU hours used: {ctx.studies.gpu_hours_used(row['id']):.2f}" + \
+        (f" of {settings.gpu_hours_limit:g}" if settings.gpu_hours_limit is not None else "")
     source = ""
     if row.get("source_id") and ctx.store.experiments.get(row["source_id"]):
         source = f" · from [{html.escape(ctx.store.experiments.get(row['source_id'])['name'])}]" \
@@ -138,7 +142,7 @@ def _header(ctx, row: dict) -> str:
              f"{row['direction']} **{html.escape(row['objective'])}** · budget {' and '.join(budget)} · "
              f"{settings.concurrent_trials} at once · pruner {settings.pruner} · "
              f"{_minutes(ctx.studies.elapsed_s(row))} used{source}",
-             f"Searches {html.escape(', '.join(ctx.studies.searched(row)))}."]
+             f"{gpu_hours} · searches {html.escape(', '.join(ctx.studies.searched(row)))}."]
     if row.get("error"):
         lines.append(f"⚠️ {html.escape(row['error'])}")
     return "\n\n".join(lines)

@@ -313,3 +313,63 @@ def test_a_study_delete_that_cannot_be_written_changes_nothing(opened, base, mon
     assert [r["status"] for r in _trial_rows(studies, study["id"])] == ["Queued", "Queued"]
     assert sorted(studies.experiments.supervisor.queued_ids()) == sorted(r["id"] for r in trials)
     assert journal_path(study["id"], studies.home).is_file()
+
+
+def _ran(studies, row, gpus: list[str], runtime_s: float, status="Completed", bleu=10.0):
+    """A trial's row as the runner leaves it: the GPUs the launcher gave it, its runtime when it ended."""
+    if row["id"] in studies.experiments.supervisor.queued_ids():
+        studies.experiments.supervisor.stop(row["id"])  # launched: off the queue
+    studies.store.experiments.update(row["id"], gpus=gpus, num_gpus=len(gpus), runtime_s=runtime_s)
+    return _end(studies, row, status=status, bleu=bleu)
+
+
+def test_a_spent_gpu_hour_budget_stops_the_trials_and_completes_the_study(opened, base):
+    from datetime import datetime, timedelta, timezone
+
+    studies, driver = opened
+    study = studies.create(base, {"max_trials": 10, "concurrent_trials": 2, "gpu_hours_limit": 1.0})
+    driver.tick()
+    first, second = _trial_rows(studies, study["id"])
+    _ran(studies, first, ["0", "1"], runtime_s=900.0)  # 2 GPUs × 15 min = 0.5 GPU hours
+    # The second one is still training on one GPU, started 20 minutes ago: 1/3 GPU hour so far.
+    studies.experiments.supervisor.stop(second["id"])
+    started = (datetime.now(timezone.utc) - timedelta(minutes=20)).isoformat()
+    studies.store.experiments.update(second["id"], status="Training", started=started, gpus=["2"], num_gpus=1)
+    assert studies.gpu_hours_used(study["id"]) == pytest.approx(0.5 + 1 / 3, abs=0.01)
+    driver.tick()
+    third = _trial_rows(studies, study["id"])[2]
+    assert studies.get(study["id"])["status"] == "Running" and third["status"] == "Queued"
+
+    _ran(studies, second, ["2"], runtime_s=1800.0, bleu=20.0)  # 0.5 more: 1.0 in all, the budget
+    driver.tick()
+    assert studies.gpu_hours_used(study["id"]) == pytest.approx(1.0)
+    assert studies.store.experiments.get(third["id"])["status"] == "Stopped"  # stopped as at the time limit
+    assert len(studies.trials(study["id"])) == 3  # and no new trial
+    driver.tick()
+    assert studies.get(study["id"])["status"] == "Completed"
+    with pytest.raises(StudyError, match="has used its 1 GPU-hour limit"):
+        studies.resume(study["id"])
+
+
+def test_on_a_cpu_machine_trials_use_no_gpu_hours(opened, base):
+    studies, driver = opened  # the supervisor has no GPU
+    with pytest.raises(ConfigError) as raised:
+        studies.create(base, {"max_trials": None, "gpu_hours_limit": 2.0})
+    assert raised.value.errors[0].startswith("gpu_hours_limit: this machine has no GPU")
+    study = studies.create(base, {"max_trials": 3, "concurrent_trials": 1, "gpu_hours_limit": 0.01})
+    driver.tick()
+    trial = _trial_rows(studies, study["id"])[0]
+    _ran(studies, trial, [], runtime_s=36_000.0)  # ten hours on the CPU
+    driver.tick()
+    assert studies.gpu_hours_used(study["id"]) == 0.0
+    assert len(studies.trials(study["id"])) == 2 and studies.get(study["id"])["status"] == "Running"
+
+
+def test_a_gpu_hour_budget_alone_is_a_budget_where_trials_get_gpus(studio_home, base):
+    from studio.config.study import StudySettings
+
+    store = Store(studio_home)
+    experiments = ExperimentService(store, Supervisor(store, studio_home, gpus=["0"]), studio_home)
+    study = StudyService(store, experiments, studio_home).create(base, {"max_trials": None, "gpu_hours_limit": 2})
+    assert (study["settings"]["max_trials"], study["settings"]["gpu_hours_limit"]) == (None, 2.0)
+    assert "counts nothing there" in StudySettings.model_fields["gpu_hours_limit"].description  # the form's help
