@@ -13,6 +13,7 @@ from studio.services.experiment_list import ALL, SORTS, STATUS_FILTERS
 from studio.ui import new_experiment, session
 from studio.ui.experiment_table import COLUMNS, SELECT_COLUMN, table_page
 from studio.ui.navigation import NAVIGATE_JS, compare_url, experiment_url
+from studio.ui.newest_draw import NewestDraw
 
 REFRESH_S = 2.0
 
@@ -65,7 +66,10 @@ def build(ctx, view) -> dict:
     target = gr.Textbox(visible=False)
     timer = gr.Timer(REFRESH_S, active=False)
 
+    redraws = NewestDraw()
+
     def draw(query, sort_name, status, problem_type, shown, page_number, edit):
+        ticket = redraws.take()
         version = ctx.changes.version
         project_id = ctx.current_project()["id"]
         matched = ctx.experiment_list.rows(project_id, query=query, sort=sort_name, status=status,
@@ -76,6 +80,8 @@ def build(ctx, view) -> dict:
         static = list(range(1, len(names))) if edit else None
         datatype = [("bool" if n == SELECT_COLUMN else "html" if n == "Status" else "str") for n in names]
         nothing = not matched and not (query or "").strip() and status == ALL and problem_type == ALL
+        if not redraws.is_newest(ticket):
+            return [gr.skip()] * len(list_outputs)
         return [gr.update(value=result.frame, interactive=edit, static_columns=static, datatype=datatype,
                           visible=not nothing),
                 result.ids, result.page, result.label, version, result.any_active,
@@ -159,24 +165,26 @@ def build(ctx, view) -> dict:
     view.on_project_change(first_page, list_inputs, list_outputs)
     view.poll(timer, tick, [seen, active] + list_inputs, list_outputs,
               live=lambda _params: ctx.experiments.anything_live())
-    search.input(first_page, list_inputs, list_outputs, show_progress="hidden", trigger_mode="always_last")
-    sort.input(first_page, list_inputs, list_outputs)
-    status_filter.input(first_page, list_inputs, list_outputs)
-    type_filter.input(first_page, list_inputs, list_outputs)
-    columns.input(draw, list_inputs, list_outputs)
-    previous.click(turn(-1), list_inputs, list_outputs)
-    following.click(turn(1), list_inputs, list_outputs)
+    search.input(session.with_session(first_page), list_inputs, list_outputs, show_progress="hidden",
+                 trigger_mode="always_last")
+    sort.input(session.with_session(first_page), list_inputs, list_outputs)
+    status_filter.input(session.with_session(first_page), list_inputs, list_outputs)
+    type_filter.input(session.with_session(first_page), list_inputs, list_outputs)
+    columns.input(session.with_session(draw), list_inputs, list_outputs)
+    previous.click(session.with_session(turn(-1)), list_inputs, list_outputs)
+    following.click(session.with_session(turn(1)), list_inputs, list_outputs)
     edit_button.click(lambda: set_editing(True), None, [editing, edit_bar, edit_button]).then(
-        draw, list_inputs, list_outputs)
+        session.with_session(draw), list_inputs, list_outputs)
     done_button.click(lambda: set_editing(False), None, [editing, edit_bar, edit_button]).then(
-        draw, list_inputs, list_outputs)
+        session.with_session(draw), list_inputs, list_outputs)
     table.select(on_select, [ids, editing], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete_button.click(ask_delete, [table, ids], [confirm, confirm_text, pending])
     compare_button.click(ask_compare, [table, ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
     confirm_no.click(lambda: (gr.update(visible=False), []), None, [confirm, pending])
     # Leaving edit mode lets the timer show running ones disappear once their process has stopped.
     confirm_yes.click(do_delete, [pending], [confirm, pending]).then(
-        lambda: set_editing(False), None, [editing, edit_bar, edit_button]).then(draw, list_inputs, list_outputs)
+        lambda: set_editing(False), None, [editing, edit_bar, edit_button]).then(
+        session.with_session(draw), list_inputs, list_outputs)
     columns_shown = gr.State(False)
     columns_button.click(lambda shown: (not shown, gr.update(visible=not shown)), [columns_shown],
                          [columns_shown, columns_row])

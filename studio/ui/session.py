@@ -41,6 +41,12 @@ def with_session_select(fn):
     return handler
 
 
+def session_key() -> str | None:
+    """The browser session of the running handler (one per open tab), when it is known."""
+    request = _REQUEST.get()
+    return getattr(request, "session_hash", None) if request is not None else None
+
+
 def actor(ctx, request: gr.Request | None = None):
     """The ``studio.services.access_policy.Actor`` of this request."""
     request = request if request is not None else _REQUEST.get()
