@@ -32,6 +32,7 @@ BROWSER_TEST = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
 ]
+PAGE_TIMEOUT_MS = 90_000
 
 
 @contextmanager
@@ -103,7 +104,8 @@ def chromium_page(base_url: str) -> Iterator:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(30_000)
+        # A 2-core CI machine under load can block the one-page app's first render for ~20 s.
+        tab.set_default_timeout(PAGE_TIMEOUT_MS)
         tab.base = base_url
         try:
             yield tab
