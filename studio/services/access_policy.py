@@ -1,7 +1,10 @@
 """Who may do what: every permission rule of Studio, in one place.
 
 - Without a sign-in file Studio has one user, who is an admin: nothing is refused.
-- Signed in, everyone sees everything in the projects they belong to (every project, for now).
+- Signed in, everyone sees everything in the projects they belong to: the project's creator and
+  the members its owner or an admin added. A project without a member list (the default project,
+  and every project created before sign-in or before member lists existed) belongs to everyone.
+  An admin sees every project.
 - A member stops, resumes, deletes, deploys or pushes only what they own (what they created);
   rows created before sign-in was switched on have no owner, so only an admin changes those.
 - An admin may do everything, and alone manages Settings, users and the model registry.
@@ -84,9 +87,45 @@ def check_administer(actor: Actor, what: str) -> None:
         raise AccessDenied(f"Only an admin may change {what}.")
 
 
+def project_members(project: dict) -> list[str] | None:
+    """The names a project belongs to; None: everyone (no member list)."""
+    members = project.get("members")
+    return None if members is None else list(members)
+
+
 def may_see_project(actor: Actor, project: dict | None) -> bool:
-    # Every signed-in user belongs to every project (no membership lists yet).
-    return actor.role in (ADMIN, MEMBER)
+    """Whether the project, and every dataset, experiment, study and deployment in it, is shown."""
+    if actor.is_admin:
+        return True
+    if actor.role != MEMBER:
+        return False
+    if project is None:
+        return True
+    members = project_members(project)
+    return members is None or actor.name in members or project.get("owner") == actor.name
+
+
+def check_see_project(actor: Actor, project: dict) -> None:
+    if not may_see_project(actor, project):
+        raise AccessDenied(f"You are not a member of project {project.get('name')!r}: its owner or an admin "
+                           "can add you.")
+
+
+def may_manage_members(actor: Actor, project: dict | None) -> bool:
+    """Add or remove members: the project's owner or an admin; the default project is everyone's
+    (so every user always has a project to work in)."""
+    if project is None or project.get("is_default"):
+        return False
+    return actor.is_admin or (actor.role == MEMBER and actor.name is not None and project.get("owner") == actor.name)
+
+
+def check_manage_members(actor: Actor, project: dict) -> None:
+    if project.get("is_default"):
+        raise AccessDenied(f"Project {project.get('name')!r} is the default project: everyone belongs to it.")
+    if not may_manage_members(actor, project):
+        owner = project.get("owner")
+        who = f"its owner ({owner}) or an admin" if owner else "an admin"
+        raise AccessDenied(f"You cannot change who belongs to project {project.get('name')!r}: only {who} may.")
 
 
 def secret_key(actor: Actor | str | None, key: str) -> str:

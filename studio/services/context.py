@@ -9,18 +9,16 @@ from pathlib import Path
 from studio.runner.supervisor import Supervisor
 from studio.store import Store
 
-from .access_policy import NOBODY, SINGLE_USER, Actor, check_change, owner_fields
+from .access_policy import NOBODY, SINGLE_USER, Actor
 from .compare import CompareService
 from .datasets import DatasetService
 from .evaluations import EvaluationService
 from .experiment_list import ExperimentList
 from .experiments import ExperimentService
 from .model_registry import RegisteredModel, load_registry
+from .projects import ProjectService
 from .studies import StudyService
 from .study_driver import StudyDriver
-
-CURRENT_PROJECT_SETTING = "current_project_id"
-
 
 @dataclass
 class ChangeFeed:
@@ -94,33 +92,22 @@ class AppContext:
         # Read on each use so an admin's edit to STUDIO_HOME/models.yaml shows without a restart.
         return load_registry(self.home)
 
-    # ---- the current project (a server-side setting, so every page and a refresh agree)
-    def current_project(self) -> dict:
-        project_id = self.store.settings.get(CURRENT_PROJECT_SETTING)
-        project = self.store.projects.get(project_id) if project_id else None
-        return project or self.store.projects.default()
+    # ---- the current project of each user (projects.py); every page and a refresh agree on it
+    @cached_property
+    def projects(self) -> ProjectService:
+        return ProjectService(self.store, self.changes.bump, self._user_names)
 
-    def set_current_project(self, project_id: str) -> dict:
-        project = self.store.projects.get(project_id)
-        if project is None:
-            raise ValueError(f"there is no project with id {project_id!r}")
-        self.store.settings.set(CURRENT_PROJECT_SETTING, project_id)
-        self.changes.bump()
-        return project
+    def current_project(self, actor: Actor = SINGLE_USER) -> dict:
+        return self.projects.current(actor)
 
-    def create_project(self, name: str, actor: Actor = SINGLE_USER) -> dict:
-        """A new project owned by ``actor``, made the current one (StoreError naming the problem)."""
-        created = self.store.projects.create(name, owner=owner_fields(actor).get("owner"))
-        self.set_current_project(created["id"])
-        return created
+    def set_current_project(self, project_id: str, actor: Actor = SINGLE_USER) -> dict:
+        return self.projects.set_current(project_id, actor)
 
-    def rename_project(self, project_id: str, name: str, actor: Actor = SINGLE_USER) -> dict:
-        project = self.store.projects.get(project_id)
-        if project is not None:
-            check_change(actor, project, "rename", "project")
-        renamed = self.store.projects.rename(project_id, name)
-        self.changes.bump()
-        return renamed
+    def _user_names(self) -> list[str]:
+        try:
+            return sorted(self.users.users()) if self.users is not None else []
+        except ValueError:  # a broken sign-in file (AuthFileError) lists nobody to add
+            return []
 
     def close(self) -> None:
         self.supervisor.shutdown()

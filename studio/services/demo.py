@@ -21,6 +21,7 @@ from studio.config.problem_types import (CAUSAL_LM, CLASSIFICATION_LM, IMAGE_CLA
 from studio.datasets import import_dataset
 
 from .model_registry import ADMIN_REGISTRY_NAME, RegistryError
+from .projects import CURRENT_PROJECT_SETTING
 from .registry_admin import load_admin_registry
 
 DEMO_PROJECT_NAME = "Demo"
@@ -68,7 +69,6 @@ def seed_demo(store, home: Path) -> dict:
         project = store.projects.create(DEMO_PROJECT_NAME)
         added.append(f"project {DEMO_PROJECT_NAME}")
         # A fresh demo opens on its own project, so the visitor sees the datasets at once.
-        from .context import CURRENT_PROJECT_SETTING
         store.settings.set(CURRENT_PROJECT_SETTING, project["id"])
     datasets = {}
     existing = {d["name"]: d["id"] for d in store.datasets.list(project["id"])}

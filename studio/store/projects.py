@@ -57,6 +57,15 @@ class ProjectRepo:
                 self._table.update({"name": name}, doc_ids=[project_id])
             return copy_record(self._rows()[project_id])
 
+    def set_members(self, project_id: str, members: list[str]) -> dict:
+        """Replace who belongs to the project (the caller checks who may)."""
+        with LOCK:
+            if project_id not in self._rows():
+                raise NotFoundError(f"no project with id {project_id!r}")
+            with self._storage.changing("projects", [project_id]):
+                self._table.update({"members": sorted(set(members))}, doc_ids=[project_id])
+            return copy_record(self._rows()[project_id])
+
     def list(self) -> list[dict]:
         """The default project first, then the others oldest first."""
         with LOCK:
@@ -79,7 +88,7 @@ class ProjectRepo:
 
     def _insert(self, name: str, is_default: bool, owner: str | None = None) -> dict:
         row = {"id": new_id(), "name": name, "is_default": is_default, "created": utc_now(),
-               **({"owner": owner} if owner else {})}
+               **({"owner": owner, "members": [owner]} if owner else {})}
         with self._storage.changing("projects", [row["id"]]):
             self._table.insert(Document(row, doc_id=row["id"]))
         return dict(row)

@@ -17,7 +17,7 @@ from studio.services.chat_sources import (  # noqa: F401  (source_value and the 
     DEPLOYMENT, EXPERIMENT, chat_sources, connect, source_profile, source_value,
 )
 from studio.services.deploy import LIVE_STATUSES, DeployError
-from studio.ui import chat_side_by_side
+from studio.ui import chat_side_by_side, session
 from studio.ui.chat_messages import plain_messages
 
 REFRESH_S = 5.0
@@ -71,7 +71,7 @@ def _build_one_model(ctx, view) -> dict:
     profile = gr.State({"kind": TEXT, "classifier": False, "defaults": {}})
 
     def choices_update(current=None):
-        choices = chat_sources(ctx, ctx.current_project()["id"])
+        choices = chat_sources(ctx, session.current_project(ctx)["id"])
         values = {value for _, value in choices}
         return gr.update(choices=choices, value=current if current in values else None)
 
@@ -85,7 +85,7 @@ def _build_one_model(ctx, view) -> dict:
 
     def tick(current, shown):
         # Keep the list fresh (a deployment turned Ready) without touching the user's choice.
-        choices = chat_sources(ctx, ctx.current_project()["id"])
+        choices = chat_sources(ctx, session.current_project(ctx)["id"])
         if [list(c) for c in choices] == shown:
             return gr.skip(), gr.skip()
         return gr.update(choices=choices, value=current if current in {v for _, v in choices} else None), \

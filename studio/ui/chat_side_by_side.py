@@ -12,6 +12,7 @@ import gradio as gr
 from studio.services.chat import stream_side_by_side
 from studio.services.chat_sources import base_of, connect_all, side_by_side_sources, source_profile
 from studio.services.deploy import DeployError
+from studio.ui import session
 from studio.ui.chat_messages import plain_messages
 
 
@@ -42,7 +43,7 @@ def build(ctx, view) -> dict:
         clear = gr.Button("Clear", scale=0, min_width=80, elem_id="chat-pair-clear")
 
     def choices(current_a=None, current_b=None):
-        found = side_by_side_sources(ctx, ctx.current_project()["id"])
+        found = side_by_side_sources(ctx, session.current_project(ctx)["id"])
         values = {value for _, value in found}
         return [gr.update(choices=found, value=current_a if current_a in values else None),
                 gr.update(choices=found, value=current_b if current_b in values else None)]
@@ -113,7 +114,7 @@ def build(ctx, view) -> dict:
 
 def _labels(ctx) -> dict[str, str]:
     return {value: label.removesuffix(" (starts a chat server)")
-            for label, value in side_by_side_sources(ctx, ctx.current_project()["id"])}
+            for label, value in side_by_side_sources(ctx, session.current_project(ctx)["id"])}
 
 
 def _pair_problem(chosen_a: str | None, chosen_b: str | None) -> str | None:

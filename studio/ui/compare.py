@@ -5,8 +5,9 @@ import logging
 
 import gradio as gr
 
+from studio.services.access_policy import AccessDenied
 from studio.services.compare import CompareError, parse_ids
-from studio.ui import compare_charts
+from studio.ui import compare_charts, session
 from studio.ui.navigation import experiment_url
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,10 @@ def build(ctx, view) -> dict:
     def on_load(params: dict):
         chosen = parse_ids(params.get("ids"))
         try:
+            ctx.projects.check_see_experiments(session.actor(ctx), chosen)
             comparison = ctx.compare.load(chosen)
-        except CompareError as exc:
-            return [chosen, f"# Compare experiments\n\n⚠️ {exc}. Select experiments in the Experiments list "
+        except (CompareError, AccessDenied) as exc:
+            return [chosen, f"# Compare experiments\n\n⚠️ {str(exc).rstrip('.')}. Select experiments in the Experiments list "
                     "(Edit) and press Compare, or use Compare with… on an experiment's page."] + unchanged
         except Exception:
             log.exception("comparing %s", chosen)

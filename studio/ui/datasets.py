@@ -60,7 +60,7 @@ def build(ctx, view) -> dict:
                 confirm_no = gr.Button("Cancel")
 
     def draw():
-        project_id = ctx.current_project()["id"]
+        project_id = session.current_project(ctx)["id"]
         datasets = ctx.datasets.list(project_id)
         frame = pd.DataFrame([{
             "Name": d.get("name"), "Dataset ID": d["id"], "Rows": d.get("rows"),
@@ -89,7 +89,7 @@ def build(ctx, view) -> dict:
             return "Choose a file first.", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         path = Path(file if isinstance(file, str) else file.name)
         try:
-            row = ctx.datasets.import_upload(path, path.name, given_name, ctx.current_project()["id"],
+            row = ctx.datasets.import_upload(path, path.name, given_name, session.current_project(ctx)["id"],
                                              session.actor(ctx))
         except DatasetError as exc:
             return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -98,7 +98,7 @@ def build(ctx, view) -> dict:
 
     def on_demo():
         try:
-            row = ctx.datasets.import_demo(ctx.current_project()["id"], session.actor(ctx))
+            row = ctx.datasets.import_demo(session.current_project(ctx)["id"], session.actor(ctx))
         except DatasetError as exc:
             return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()

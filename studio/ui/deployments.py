@@ -191,7 +191,7 @@ def build(ctx, view) -> dict:
     detail_outputs = [detail, summary, curl, python, start, stop, delete]
 
     def draw_list():
-        rows = project_deployments(ctx, ctx.current_project()["id"])
+        rows = project_deployments(ctx, session.current_project(ctx)["id"])
         note = "" if rows else "No deployments in this project yet. Deploy a Completed experiment."
         return [table_frame(ctx, rows), [r["id"] for r in rows], note, _signature(rows)]
 
@@ -209,7 +209,7 @@ def build(ctx, view) -> dict:
         return draw_list() + draw_detail(deployment_id)
 
     def tick(signature, deployment_id):
-        rows = project_deployments(ctx, ctx.current_project()["id"])
+        rows = project_deployments(ctx, session.current_project(ctx)["id"])
         if _signature(rows) == signature:
             return [gr.skip()] * (len(list_outputs) + len(detail_outputs))
         return draw_all(deployment_id)
@@ -264,7 +264,7 @@ def build(ctx, view) -> dict:
         return [gr.update(visible=False), None] + draw_all(None)
 
     def open_dialog(experiment_id=None):
-        choices, why = deployable_experiments(ctx, ctx.current_project()["id"])
+        choices, why = deployable_experiments(ctx, session.current_project(ctx)["id"])
         value = experiment_id if experiment_id in {c[1] for c in choices} else None
         if not choices:
             message = "No Completed experiment in this project yet: train one first."
@@ -299,7 +299,7 @@ def build(ctx, view) -> dict:
     # Polls only while a deployment of the project is starting or serving (its status can change).
     view.poll(timer, tick, [seen, selected], list_outputs + detail_outputs,
               live=lambda _params: any(row.get("status") in LIVE_STATUSES
-                                       for row in project_deployments(ctx, ctx.current_project()["id"])))
+                                       for row in project_deployments(ctx, session.current_project(ctx)["id"])))
     table.select(with_session_select(on_select), [ids], [selected] + detail_outputs + [action_message])
     start.click(with_session(run_action(lambda i: ctx.deploy.start(i, session.actor(ctx)), "Starting…")), [selected],
                 [action_message] + list_outputs + detail_outputs)

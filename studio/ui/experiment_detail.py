@@ -124,7 +124,7 @@ def build(ctx, view) -> dict:
 
     def refresh(exp_id, state, shown_metrics, full: bool):
         row = ctx.store.experiments.get(exp_id) if exp_id else None
-        if row is None:
+        if row is None or not ctx.projects.sees(session.actor(ctx), row):
             message = "# Experiment not found\n\nIt may have been deleted. [Back to Experiments](experiments)"
             return [message] + [gr.skip()] * (len(live_outputs) - 1)
         run_dir = ctx.experiments.run_dir(exp_id)
@@ -177,7 +177,7 @@ def build(ctx, view) -> dict:
 
     def tick(exp_id, state, shown_metrics):
         row = ctx.store.experiments.get(exp_id) if exp_id else None
-        if row is None:
+        if row is None or not ctx.projects.sees(session.actor(ctx), row):
             return [gr.skip()] * len(live_outputs)
         if row.get("status") in TERMINAL_STATUSES and state and state.get("final"):
             # The run is over; only its connected experiments (new copies, reruns) can still change.

@@ -71,7 +71,7 @@ def build(ctx, view) -> dict:
     def draw(query, sort_name, status, problem_type, shown, page_number, edit):
         ticket = redraws.take()
         version = ctx.changes.version
-        project_id = ctx.current_project()["id"]
+        project_id = session.current_project(ctx)["id"]
         matched = ctx.experiment_list.rows(project_id, query=query, sort=sort_name, status=status,
                                            problem_type=problem_type)
         result = table_page(matched, ctx.experiments, columns=shown, page=page_number, selectable=edit,
@@ -193,7 +193,7 @@ def build(ctx, view) -> dict:
     def on_demo(request: gr.Request):
         # The one-click start: the demo data in this project and the dialog opened on it.
         try:
-            dataset = ctx.datasets.import_demo(ctx.current_project()["id"], session.actor(ctx, request))
+            dataset = ctx.datasets.import_demo(session.current_project(ctx)["id"], session.actor(ctx, request))
         except DatasetError as exc:
             gr.Warning(str(exc))
             return [gr.skip()] * len(dialog["open_outputs"])

@@ -9,6 +9,7 @@ import gradio as gr
 from studio.config.presets import TRY_IT
 from studio.services.demo import try_it_target
 from studio.services.disk_space import low_disk_warning
+from studio.ui import session
 from studio.ui.deployments import deployments_url
 from studio.ui.experiment_table import format_time
 from studio.ui.navigation import NAVIGATE_JS, experiment_url, new_experiment_url, view_url
@@ -63,12 +64,12 @@ def demo_start_url(ctx) -> str:
         gr.Warning("The demo data is not there (seeding did not finish); see the app's log.")
         return ""
     project_id, dataset_id, model = found
-    ctx.set_current_project(project_id)  # the experiment lands beside its dataset
+    ctx.set_current_project(project_id, session.actor(ctx))  # the experiment lands beside its dataset
     return new_experiment_url(dataset_id, model, TRY_IT)
 
 
 def _cards(ctx) -> str:
-    project_id = ctx.current_project()["id"]
+    project_id = session.current_project(ctx)["id"]
     datasets = ctx.store.datasets.list(project_id)
     experiments = ctx.store.experiments.list(project_id)
     counts = Counter(e.get("status") or "" for e in experiments)

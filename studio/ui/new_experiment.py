@@ -86,7 +86,7 @@ def build(ctx) -> dict:
     form_outputs = field_components + [type_note]  # what render() updates
 
     def project_id() -> str:
-        return ctx.current_project()["id"]
+        return session.current_project(ctx)["id"]
 
     def render(data: dict, with_values: bool, errors_list: list[str] = ()) -> list:
         """Updates for ``form_outputs``: every field's visibility, choices, hints (and values).

@@ -4,13 +4,15 @@ Gradio hands the signed-in name only to a handler that declares a ``gr.Request``
 view events (``View.load``/``poll`` and their ``then``) are wrapped once by ``with_session``,
 which remembers the request for the handler's own call (a context variable: each event runs in
 its own context, so nothing leaks between users); a click handler declares ``request: gr.Request``
-itself and passes it. Without sign-in every request stands for the one admin user.
+itself and passes it. Any other handler is still covered: Gradio keeps the running
+event's request in ``gradio.context.LocalContext.request``, which ``actor`` falls back to. Without sign-in every request stands for the one admin user.
 """
 from __future__ import annotations
 
 from contextvars import ContextVar
 
 import gradio as gr
+from gradio.context import LocalContext
 
 _REQUEST: ContextVar = ContextVar("studio_request", default=None)
 
@@ -49,5 +51,13 @@ def session_key() -> str | None:
 
 def actor(ctx, request: gr.Request | None = None):
     """The ``studio.services.access_policy.Actor`` of this request."""
-    request = request if request is not None else _REQUEST.get()
+    if request is None:
+        # Gradio also keeps every running handler's request in its own context variable, so a
+        # handler that neither declares gr.Request nor is wrapped still acts for its user.
+        request = _REQUEST.get() or LocalContext.request.get(None)
     return ctx.actor_for(getattr(request, "username", None) if request is not None else None)
+
+
+def current_project(ctx, request: gr.Request | None = None) -> dict:
+    """The current project of this request's user (each signed-in user has their own)."""
+    return ctx.current_project(actor(ctx, request))

@@ -31,7 +31,7 @@ def build(ctx, view) -> dict:
     timer = gr.Timer(REFRESH_S, active=False)
 
     def draw():
-        studies = ctx.studies.list(ctx.current_project()["id"])
+        studies = ctx.studies.list(session.current_project(ctx)["id"])
         return _frame(ctx, studies), [s["id"] for s in studies], ctx.changes.version
 
     def tick(version):

@@ -50,7 +50,7 @@ def build(ctx, view) -> dict:
 
     def draw(chosen: str | None, last=None) -> list:
         row = ctx.studies.get(chosen) if chosen else None
-        if row is None:
+        if row is None or not ctx.projects.sees(session.actor(ctx), row):
             return [chosen, None, f"# Study\n\n⚠️ There is no study {html.escape(str(chosen or ''))!s}. "
                     f"See [all studies](/{view_url('studies')}).", gr.update(visible=False), gr.update(visible=False),
                     gr.update(visible=False), gr.update(visible=False), "", None, []] + [None] * len(study_charts.CHARTS)

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.auth.team_home import PASSWORDS, team_home
+from tests.auth.sign_in_page import open_address, sign_in
+from tests.auth.team_home import team_home
 from tests.ui.browser_app import BROWSER_TEST, chromium_page, run_pids, running_app, screenshot, screenshot_on_failure
 
 pytestmark = BROWSER_TEST
@@ -19,24 +20,6 @@ def team(tmp_path):
     home, auth_file, owned = team_home(tmp_path)
     with running_app(home, tmp_path / "app.log", run_pids, args=["--auth-file", str(auth_file)]) as url:
         yield url, home, owned
-
-
-def open_address(page, address: str) -> None:
-    """``page.goto``, once more when the page's own reload after signing in aborted it."""
-    try:
-        page.goto(address)
-    except Exception as exc:  # playwright's Error: net::ERR_ABORTED
-        if "ERR_ABORTED" not in str(exc):
-            raise
-        page.goto(address)
-
-
-def sign_in(page, name: str) -> None:
-    open_address(page, page.base + "/")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORDS[name])
-    page.get_by_role("button", name="Login").click()
-    page.wait_for_selector(f"#studio-user-cell:has-text('Signed in as {name}')")
 
 
 def stored_ids(home) -> set[str]:
