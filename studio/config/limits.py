@@ -1,4 +1,4 @@
-"""Limits an operator sets on the Settings page: upload size, epochs, and whether Push and Deploy are on.
+"""Limits an operator sets on the Admin page: upload size, epochs, and whether Push and Deploy are on.
 
 A public demo needs them (with the runner's concurrency and run-time limits) so that one visitor
 cannot fill the disk, hold the CPU for hours or publish with the Studio's token. Each entry has
@@ -37,12 +37,12 @@ MAX_EPOCHS = RunnerSetting(
 ALLOW_PUSH = SwitchSetting(
     "allow_push", "Allow Push to Hugging Face", True,
     "Off: the Push to Hugging Face action is hidden and the push service refuses.",
-    "Push to Hugging Face is turned off on this Studio (Settings → Allow Push to Hugging Face).")
+    "Push to Hugging Face is turned off on this Studio (Admin → Limits → Allow Push to Hugging Face).")
 ALLOW_DEPLOY = SwitchSetting(
     "allow_deploy", "Allow Deploy", True,
     "Off: Deploy is disabled and the deployment service refuses to start a deployment "
     "(chatting with a run on the Chat page still works).",
-    "Deploy is turned off on this Studio (Settings → Allow Deploy).")
+    "Deploy is turned off on this Studio (Admin → Limits → Allow Deploy).")
 
 # What a public demo on a CPU starts with: one run at a time (the others queue), ten minutes
 # per run (the Try it run takes under one), small uploads, short runs, nothing published.

@@ -20,7 +20,7 @@ def over_limit_reason(started: float, now: float, limit_minutes: float) -> str |
         return None
     unit = "minute" if limit_minutes == 1 else "minutes"
     return (f"stopped after {limit_minutes:g} {unit}: the maximum run time on this Studio "
-            f"({MAX_RUN_MINUTES.label} in Settings)")
+            f"({MAX_RUN_MINUTES.label} on the Admin page)")
 
 
 def enforce(run: LiveRun, settings, stop: Callable[[str], None]) -> None:

@@ -1,4 +1,5 @@
-"""What the Settings page may save: every value checked first, then stored, so a wrong one changes nothing."""
+"""What the Settings page (and the Admin page's limits) may save: every value checked first, then stored,
+so a wrong one changes nothing."""
 from __future__ import annotations
 
 import math
@@ -16,6 +17,9 @@ from .judge_endpoint import save_judge_endpoint
 from .push import HF_TOKEN_SECRET
 
 MAX_URL_LENGTH = 2000
+# The limits the Admin page edits (a demo starts with their DEMO_DEFAULTS), in the order it shows them.
+LIMIT_NUMBERS = (MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS)
+LIMIT_SWITCHES = (ALLOW_PUSH, ALLOW_DEPLOY)
 PRICE_LABEL = "Price per GPU-hour (USD)"
 JUDGE_KEY_NOTES = {
     "dropped": " The stored judge API key was removed: it was entered for the previous URL; "
@@ -27,37 +31,26 @@ JUDGE_KEY_NOTES = {
 def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: str | None = None, remove_hf_token: bool = False,
                   judge_url: str | None = None, judge_key: str | None = None,
                   remove_judge_key: bool = False, executor: str | None = None,
-                  ray_address: str | None = None, limits: dict | None = None, kgm_model: str | None = None,
+                  ray_address: str | None = None, kgm_model: str | None = None,
                   actor: Actor = SINGLE_USER) -> str:
     """Store the Settings page's values; returns the message to show, raises ``StoreError`` naming the field
     (``AccessDenied`` for a member: the shared settings are for admins; the token and judge key are
     ``actor``'s own, see ``save_credentials``).
 
-    ``limits`` maps the keys of MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS (numbers; empty = the
-    default) and ALLOW_PUSH, ALLOW_DEPLOY (booleans) to their new values; keys left out stay as they are.
+    The limits (run time, upload size, epochs cap, Push and Deploy) are the Admin page's: ``save_limits``.
     ``kgm_model`` None leaves the stored Ask KGM model as it is; "" removes it (KGM works offline).
     """
     check_administer(actor, "the shared Settings")
     price = _price(price)
-    limits = limits or {}
     runner_values = {MAX_CONCURRENT_RUNS: _runner_number(MAX_CONCURRENT_RUNS, max_concurrent, whole=True),
                      HUNG_RUN_TIMEOUT_MINUTES: _runner_number(HUNG_RUN_TIMEOUT_MINUTES, hung_timeout, whole=False)}
-    runner_values.update({setting: _runner_number(setting, limits[setting.key], whole=False)
-                          for setting in (MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS) if setting.key in limits})
-    switches = {switch.key: bool(limits[switch.key]) for switch in (ALLOW_PUSH, ALLOW_DEPLOY) if switch.key in limits}
     judge_url = _judge_url(judge_url)
     executor = _executor(executor)
     ray_address = _http_url(RAY_ADDRESS.label, ray_address)
     kgm_model = _kgm_model(kgm_model)
     _check_secrets(hf_token, judge_key)
     store.settings.set(PRICE_SETTING, price)
-    for setting, value in runner_values.items():
-        if value is None:
-            store.settings.delete(setting.key)
-        else:
-            store.settings.set(setting.key, value)
-    for key, value in switches.items():
-        store.settings.set(key, value)
+    _store_numbers(store, runner_values)
     for setting, value in ((EXECUTOR, executor), (RAY_ADDRESS, ray_address)):
         if value:
             store.settings.set(setting.key, value)
@@ -70,6 +63,30 @@ def save_settings(store, *, price, max_concurrent, hung_timeout=None, hf_token: 
             store.settings.delete(KGM_MODEL.key)
     return save_credentials(store, actor, hf_token=hf_token, remove_hf_token=remove_hf_token,
                             judge_key=judge_key, remove_judge_key=remove_judge_key, judge_url=judge_url)
+
+
+def save_limits(store, limits: dict, actor: Actor = SINGLE_USER) -> str:
+    """Store the Admin page's limits, all checked first (StoreError naming the field, nothing saved).
+
+    ``limits`` maps the keys of MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS (numbers; empty = the
+    default) and ALLOW_PUSH, ALLOW_DEPLOY (booleans) to their new values; keys left out stay as they are.
+    """
+    check_administer(actor, "the limits")
+    numbers = {setting: _runner_number(setting, limits[setting.key], whole=False)
+               for setting in LIMIT_NUMBERS if setting.key in limits}
+    switches = {switch.key: bool(limits[switch.key]) for switch in LIMIT_SWITCHES if switch.key in limits}
+    _store_numbers(store, numbers)
+    for key, value in switches.items():
+        store.settings.set(key, value)
+    return "Saved the limits."
+
+
+def _store_numbers(store, values: dict[RunnerSetting, int | float | None]) -> None:
+    for setting, value in values.items():
+        if value is None:  # empty: the default applies
+            store.settings.delete(setting.key)
+        else:
+            store.settings.set(setting.key, value)
 
 
 def save_credentials(store, actor: Actor, *, hf_token: str | None = None, remove_hf_token: bool = False,

@@ -36,7 +36,7 @@ def upload_problem(store, filename: str, size: int) -> str | None:
     if size <= limit:
         return None
     return (f"{filename}: the file has {size_text(size)}, more than the {size_text(limit)} an upload may have "
-            f"on this Studio ({MAX_UPLOAD_MB.label} in Settings); nothing was stored")
+            f"on this Studio ({MAX_UPLOAD_MB.label} on the Admin page); nothing was stored")
 
 
 def epochs_problem(store, epochs: float) -> str | None:
@@ -44,7 +44,7 @@ def epochs_problem(store, epochs: float) -> str | None:
     if cap is None or epochs <= cap:
         return None
     return (f"training.epochs: {epochs:g} is more than the {cap:g} epochs this Studio allows "
-            f"({MAX_EPOCHS.label} in Settings); lower it")
+            f"({MAX_EPOCHS.label} on the Admin page); lower it")
 
 
 def action_refusal(store, action: str) -> str | None:

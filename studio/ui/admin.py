@@ -1,7 +1,8 @@
 """Admin page (``?view=admin``, admins only): users and roles, the model registry, demo limits.
 
-Wiring only: every rule (who may, what is valid) lives in studio/services/user_admin.py and
-registry_admin.py; the tab is hidden from members by the app (studio/ui/app.py).
+Wiring only: every rule (who may, what is valid) lives in studio/services/user_admin.py,
+registry_admin.py and app_settings.py (the limits section is studio/ui/demo_limits.py); the tab
+is hidden from members by the app (studio/ui/app.py).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from studio.config.problem_types import LABELS, PROBLEM_TYPES
 from studio.services import registry_admin, user_admin
 from studio.services.access_policy import AccessDenied, may_administer
 from studio.services.model_registry import ADMIN_REGISTRY_NAME, RegistryError
-from studio.ui import session
+from studio.ui import demo_limits, session
 from studio.ui.session import with_session
 
 REFUSALS = (AccessDenied, AuthFileError, RegistryError, OSError)
@@ -25,7 +26,7 @@ def build(ctx, view) -> dict:
     gr.Markdown("# Admin", elem_id="admin-title")
     refused = gr.Markdown(visible=False, elem_id="admin-refused")
     with gr.Column(elem_id="admin-body") as body:
-        gr.Markdown("### Users and roles\nMembers see every project and change only what they created; "
+        gr.Markdown("### Users and roles\nMembers see the projects they belong to and change only what they created; "
                     "admins change everything, Settings and this page. Changes apply at the next request.")
         users_table = gr.Dataframe(headers=USER_COLUMNS, interactive=False, elem_id="admin-users", show_label=False)
         with gr.Row():
@@ -56,14 +57,15 @@ def build(ctx, view) -> dict:
             remove_model = gr.Button("Remove model", variant="stop", elem_id="admin-remove-model")
         models_message = gr.Markdown(elem_id="admin-models-message")
 
-        demo_limits_section(ctx)
+        limits = demo_limits.build(ctx)
 
     def draw():
         actor = session.actor(ctx)
         if not may_administer(actor):
-            return gr.update(visible=True, value="Only an admin sees this page."), gr.update(visible=False), \
-                gr.skip(), gr.skip()
-        return gr.update(visible=False), gr.update(visible=True), _users_frame(ctx, actor), _models_frame(ctx)
+            return [gr.update(visible=True, value="Only an admin sees this page."), gr.update(visible=False)] + \
+                [gr.skip()] * (2 + len(limits["outputs"]))
+        return [gr.update(visible=False), gr.update(visible=True), _users_frame(ctx, actor), _models_frame(ctx)] + \
+            limits["values"]()
 
     def user_action(change):
         def handler(name, secret, chosen_role):
@@ -85,7 +87,7 @@ def build(ctx, view) -> dict:
             return note, _models_frame(ctx)
         return with_session(handler)
 
-    view.load(draw, None, [refused, body, users_table, models_table])
+    view.load(draw, None, [refused, body, users_table, models_table] + limits["outputs"])
     user_inputs, user_outputs = [user_name, password, role], [users_message, password, users_table]
     add_user.click(user_action(lambda a, n, p, r: user_admin.add_user(ctx.users, a, n, p, r)), user_inputs, user_outputs)
     set_role.click(user_action(lambda a, n, p, r: user_admin.set_role(ctx.users, a, n, r)), user_inputs, user_outputs)
@@ -99,14 +101,6 @@ def build(ctx, view) -> dict:
     remove_model.click(model_action(lambda a, i, f, t: registry_admin.remove_model(ctx.home, i, a) or
                                     f"Removed {i}."), model_inputs, model_outputs)
     return {"users": users_table, "models": models_table}
-
-
-def demo_limits_section(ctx) -> None:
-    """Where the demo limits are edited: the Settings page's Limits (admins only), so they have one
-    form and one save path (studio/services/app_settings.py, studio/services/limits.py)."""
-    gr.Markdown("### Demo limits\nMaximum concurrent runs, maximum run time, upload size, epochs cap and the "
-                "Push / Deploy switches are edited under [Settings → Limits](?view=settings) (admins only; "
-                "members see them read-only).", elem_id="admin-demo-limits")
 
 
 def _users_frame(ctx, actor) -> pd.DataFrame:

@@ -4,9 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.config.kgm_settings import KGM_MODEL
-from studio.config.limits import ALLOW_DEPLOY, ALLOW_PUSH, MAX_EPOCHS, MAX_UPLOAD_MB
-from studio.config.runner_settings import (EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS,
-                                           MAX_RUN_MINUTES, RAY_ADDRESS)
+from studio.config.runner_settings import EXECUTOR, EXECUTORS, HUNG_RUN_TIMEOUT_MINUTES, MAX_CONCURRENT_RUNS, RAY_ADDRESS
 from studio.services.access_policy import AccessDenied, may_administer, secret_key
 from studio.services.app_settings import PRICE_LABEL, save_credentials, save_settings
 from studio.services.experiments import PRICE_SETTING
@@ -28,17 +26,8 @@ def build(ctx, view) -> dict:
                                info=MAX_CONCURRENT_RUNS.help)
         hung_timeout = gr.Number(label=HUNG_RUN_TIMEOUT_MINUTES.label, elem_id="setting-hung-timeout",
                                  info=HUNG_RUN_TIMEOUT_MINUTES.help)
-    gr.Markdown("### Limits\nWhat a public demo (or a shared Studio) allows; a demo starts with tight ones.")
-    with gr.Row():
-        numbers = {setting.key: gr.Number(label=setting.label, info=setting.help,
-                                          elem_id=f"setting-{setting.key.replace('_', '-')}")
-                   for setting in (MAX_RUN_MINUTES, MAX_UPLOAD_MB, MAX_EPOCHS)}
-    with gr.Row():
-        switches = {switch.key: gr.Checkbox(label=switch.label, info=switch.help,
-                                            elem_id=f"setting-{switch.key.replace('_', '-')}")
-                    for switch in (ALLOW_PUSH, ALLOW_DEPLOY)}
-    limit_keys = list(numbers) + list(switches)
-    limit_boxes = list(numbers.values()) + list(switches.values())
+    gr.Markdown("The limits a public demo needs (max run time, upload size, epochs cap, Push and Deploy) are on "
+                "the [Admin page](?view=admin) (admins only).", elem_id="settings-limits-link")
     with gr.Row():
         executor = gr.Dropdown(label=EXECUTOR.label, choices=list(EXECUTORS), elem_id="setting-executor",
                                info=EXECUTOR.help)
@@ -83,14 +72,11 @@ def build(ctx, view) -> dict:
                 gr.update(value="", placeholder=key_hint), False, False,
                 shared(settings.get(EXECUTOR.key, EXECUTOR.default)), shared(settings.get(RAY_ADDRESS.key, "")),
                 shared(settings.get(KGM_MODEL.key, KGM_MODEL.default)),
-                *(shared(value) for value in (MAX_RUN_MINUTES.value(settings), settings.get(MAX_UPLOAD_MB.key),
-                                              settings.get(MAX_EPOCHS.key), ALLOW_PUSH.value(settings),
-                                              ALLOW_DEPLOY.value(settings))),
                 gr.update(visible=not admin, value="Only an admin changes the shared settings on this page; "
                           f"you ({actor.name}) can change your own credentials."))
 
     def on_save(price_value, concurrent_value, hung_value, token, remove_token, url, key, remove_key,
-                executor_value, ray_address_value, kgm_model_value, *limit_values):
+                executor_value, ray_address_value, kgm_model_value):
         actor = session.actor(ctx)
         try:
             if may_administer(actor):
@@ -98,7 +84,7 @@ def build(ctx, view) -> dict:
                                      hung_timeout=hung_value, hf_token=token, remove_hf_token=remove_token,
                                      judge_url=url, judge_key=key, remove_judge_key=remove_key,
                                      executor=executor_value, ray_address=ray_address_value,
-                                     limits=dict(zip(limit_keys, limit_values)), kgm_model=kgm_model_value or "",
+                                     kgm_model=kgm_model_value or "",
                                      actor=actor)
             else:
                 note = save_credentials(ctx.store, actor, hf_token=token, remove_hf_token=remove_token,
@@ -108,9 +94,9 @@ def build(ctx, view) -> dict:
         return (note,) + values()
 
     outputs = [price, concurrent, hung_timeout, hf_token, judge_url, judge_key, clear_hf, clear_judge, executor,
-               ray_address, kgm_model] + limit_boxes + [shared_note]
+               ray_address, kgm_model, shared_note]
     view.load(values, None, outputs)
     save.click(with_session(on_save), [price, concurrent, hung_timeout, hf_token, clear_hf, judge_url, judge_key,
-                                       clear_judge, executor, ray_address, kgm_model] + limit_boxes,
+                                       clear_judge, executor, ray_address, kgm_model],
                [message] + outputs)
     return {"save": save}

@@ -1,5 +1,6 @@
 """End to end with sign-in: a member signs in on Gradio's login page, cannot delete another member's
-experiment (its Delete is hidden; the list's bulk delete is refused), an admin signs in and can.
+experiment (its Delete is hidden; the list's bulk delete is refused), an admin signs in and can, and
+sets the demo limits on the admin page.
 Screenshots: test-artifacts/screenshots/sign-in-*.png."""
 from __future__ import annotations
 
@@ -74,3 +75,17 @@ def test_a_member_cannot_delete_another_members_experiment_and_an_admin_can(team
         page.wait_for_url(re.compile(r".*\?view=experiments$"))
         assert stored_ids(home) == {owned["ben"]}
         screenshot(page, "sign-in-04-admin-deleted", 300)
+
+        # The demo limits are the admin page's (Settings only links there).
+        open_address(page, f"{url}/?view=settings")
+        page.wait_for_selector("#settings-limits-link a[href='?view=admin']")
+        assert page.locator("#setting-max-upload-mb").count() == 0
+        open_address(page, f"{url}/?view=admin")
+        page.wait_for_selector("#admin-demo-limits:has-text('Limits')")
+        page.locator("#setting-max-upload-mb input").fill("5")
+        page.locator("#setting-allow-push input").uncheck()
+        page.click("#admin-save-limits")
+        page.wait_for_selector("#admin-limits-message:has-text('Saved the limits.')")
+        screenshot(page, "sign-in-05-admin-limits", 300)
+        settings = json.loads((home / "db.json").read_text())["settings"]
+        assert settings["max_upload_mb"]["value"] == 5 and settings["allow_push"]["value"] is False

@@ -11,7 +11,8 @@ from studio.config.limits import ALLOW_DEPLOY, ALLOW_PUSH, DEMO_DEFAULTS, MAX_EP
 from studio.config.runner_settings import MAX_CONCURRENT_RUNS, MAX_RUN_MINUTES
 from studio.datasets import DatasetError
 from studio.runner import Supervisor
-from studio.services.app_settings import save_settings
+from studio.services.access_policy import AccessDenied, Actor
+from studio.services.app_settings import save_limits
 from studio.services.datasets import DatasetService
 from studio.services.deploy import DeployError, DeploymentService
 from studio.services.experiments import ExperimentService
@@ -48,16 +49,19 @@ def test_without_demo_mode_nothing_is_limited(store):
     assert action_refusal(store, "push") is None and action_refusal(store, "deploy") is None
 
 
-def test_the_settings_page_saves_limits_and_names_a_wrong_one(store):
-    save_settings(store, price=0, max_concurrent=None, limits={
+def test_the_admin_page_saves_limits_and_names_a_wrong_one(store):
+    save_limits(store, {
         MAX_RUN_MINUTES.key: 5, MAX_UPLOAD_MB.key: 2, MAX_EPOCHS.key: "", ALLOW_PUSH.key: False, ALLOW_DEPLOY.key: True})
     assert MAX_RUN_MINUTES.value(store.settings) == 5 and MAX_UPLOAD_MB.value(store.settings) == 2
     assert MAX_EPOCHS.value(store.settings) is None
     assert action_refusal(store, "push") == ALLOW_PUSH.off_reason and action_refusal(store, "deploy") is None
 
     with pytest.raises(StoreError, match=r"^Max run time \(minutes\): must be a number, at least 0"):
-        save_settings(store, price=0, max_concurrent=None, limits={MAX_RUN_MINUTES.key: -1, MAX_UPLOAD_MB.key: 9})
+        save_limits(store, {MAX_RUN_MINUTES.key: -1, MAX_UPLOAD_MB.key: 9})
     assert MAX_RUN_MINUTES.value(store.settings) == 5 and MAX_UPLOAD_MB.value(store.settings) == 2  # nothing changed
+    with pytest.raises(AccessDenied, match="Only an admin may change the limits"):
+        save_limits(store, {ALLOW_PUSH.key: True}, Actor("ann", "member"))
+    assert action_refusal(store, "push") == ALLOW_PUSH.off_reason
 
 
 def test_an_upload_over_the_limit_is_refused_naming_the_setting_and_nothing_is_stored(store, studio_home, tmp_path):
@@ -73,7 +77,7 @@ def test_an_upload_over_the_limit_is_refused_naming_the_setting_and_nothing_is_s
         service.import_upload(big, "big.csv", None, project)
 
     assert str(refused.value) == ("big.csv: the file has 2 MB, more than the 1 MB an upload may have on this "
-                                  "Studio (Max upload size (MB) in Settings); nothing was stored")
+                                  "Studio (Max upload size (MB) on the Admin page); nothing was stored")
     assert store.datasets.list() == []
     assert not (studio_home / "datasets").exists() or not any((studio_home / "datasets").iterdir())
     assert service.import_upload(small, "small.csv", None, project)["rows"] == 100
@@ -89,12 +93,12 @@ def test_more_epochs_than_the_cap_is_a_validation_error_naming_the_field(store, 
         experiments.validate({**config, "training": {"epochs": 3}})
 
     assert refused.value.errors == ["training.epochs: 3 is more than the 2 epochs this Studio allows "
-                                    "(Epochs cap in Settings); lower it"]
+                                    "(Epochs cap on the Admin page); lower it"]
     assert experiments.validate({**config, "training": {"epochs": 2}}).training.epochs == 2
 
 
 def test_push_and_deploy_turned_off_are_refused_by_the_services_and_the_ui_says_why(store, studio_home):
-    save_settings(store, price=0, max_concurrent=None, limits={ALLOW_PUSH.key: False, ALLOW_DEPLOY.key: False})
+    save_limits(store, {ALLOW_PUSH.key: False, ALLOW_DEPLOY.key: False})
     row = store.experiments.add({"name": "done", "status": "Completed", "problem_type": CAUSAL_LM})
 
     with pytest.raises(PushError, match=re.escape(ALLOW_PUSH.off_reason)):

@@ -57,17 +57,3 @@ def test_the_ask_kgm_model_is_saved_shown_and_cleared(page):
     assert message.startswith("⚠ Ask KGM language model:") and ctx.store.settings.get("kgm_model") == "kgm-model"
     submit(on_save, 0, None, None, "", False, "http://127.0.0.1:9/v1", "", False, "local", "", "")
     assert ctx.store.settings.get("kgm_model") is None
-
-
-def test_the_limits_are_saved_shown_and_a_wrong_one_named(page):
-    ctx, on_save = page
-    base = (0, None, None, "", False, "", "", False, "local", "", "")
-    message, *shown = submit(on_save, *base, 5, 2, 3, False, True)
-    assert message.startswith("Saved")
-    # max run time, upload MB, epochs cap, push, deploy (then the note shown to members)
-    assert [update["value"] for update in shown[-6:-1]] == [5, 2, 3, False, True]
-    assert ctx.store.settings.get("allow_push") is False and ctx.store.settings.get("max_upload_mb") == 2
-
-    message, *_ = submit(on_save, *base, 5, 0, 3, True, True)
-    assert message == "⚠ Max upload size (MB): must be a number, at least 1"
-    assert ctx.store.settings.get("max_upload_mb") == 2 and ctx.store.settings.get("allow_push") is False
