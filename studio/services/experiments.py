@@ -19,6 +19,7 @@ from studio.atomic_io import write_atomic
 from studio.datasets import DatasetError, load_profile
 from studio.config import ConfigError, ExperimentConfig, dump_yaml, from_dict, load_yaml, overrides_yaml, parse_overrides
 from studio.config.loading import merge
+from studio.config.yaml_input import dump_yaml_text
 from studio.config.presets import DRAFT_PRESETS
 from studio.config.downloads import DOWNLOAD_LINK_TTL_S, DOWNLOAD_LINK_TTL_SETTING
 from studio.runner.run_folder_reader import TERMINAL_STATUSES, has_resume_checkpoint, read_status
@@ -141,8 +142,14 @@ class ExperimentService:
     def copy_yaml(self, experiment_id: str) -> str:
         """The overrides YAML that pre-fills the New Experiment dialog for a Copy."""
         row = self.store.experiments.require(experiment_id)
-        config = self.config_of(row)
-        return overrides_yaml(config.model_copy(update={"experiment_name": derived_name(row["name"], "-copy")}))
+        name = derived_name(row["name"], "-copy")
+        try:
+            config = self.config_of(row)
+        except ConfigError:
+            # Settings that no longer validate (stored by an older Studio, or edited by hand): the
+            # dialog opens on them as they are and lists what to fix, rather than refusing the Copy.
+            return _renamed_overrides(row.get("config") or "", name)
+        return overrides_yaml(config.model_copy(update={"experiment_name": name}))
 
     def dataset_suggestions(self, dataset_id: str | None) -> dict:
         """The profile's guesses for a dataset: ``problem_type`` and the ``*_column`` keys it could tell."""
@@ -348,3 +355,12 @@ def _generated_name(config: ExperimentConfig, experiment_id: str) -> str:
     backbone = config.llm_backbone.rstrip("/").split("/")[-1]
     backbone = "".join(char for char in backbone if character_problem(char) is None) or "model"
     return derived_name(backbone, f"-{experiment_id[:6]}")
+
+
+def _renamed_overrides(text: str, name: str) -> str:
+    """The stored overrides YAML with the copy's name, or the text unchanged when it is not a mapping."""
+    try:
+        data = parse_overrides(text)
+    except ConfigError:
+        return text
+    return dump_yaml_text({**data, "experiment_name": name})

@@ -14,14 +14,13 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from studio.config import ConfigError, load_yaml
-from studio.config.problem_types import DEFAULT_METRICS, IMAGE_TYPES
+from studio.config import ConfigError
+from studio.config.problem_types import DEFAULT_METRICS
 from studio.runner.run_folder_reader import (METRICS_FILE, SYSTEM_LOG, TERMINAL_STATUSES, TRAIN_LOG,
                                              MetricsTail, tail_log)
 from studio.ui.experiment_table import format_duration, format_metric, format_time
 from studio.ui.metrics_chart import build_figure, default_choice, metric_names
-from studio.ui.prediction_gallery import MAX_THUMBNAILS, gallery_html
-from studio.ui.prediction_images import read_images, validation_table
+from studio.ui.prediction_view import prediction_view
 from studio.services.access_policy import AccessDenied, may_change
 from studio.services.archive import ArchiveError
 from studio.store import StoreError
@@ -31,7 +30,6 @@ from studio.ui.navigation import NAVIGATE_JS, copy_experiment_url, experiment_ur
 
 REFRESH_S = 1.5
 LOG_LINES = 400
-PREDICTION_ROWS = 200
 ACTIVE = ("Queued", "Starting", "Training", "Validation")
 # The "…" menu opens on its button and closes on any other click (an item's own handler runs
 # first: this listener is on the document, reached last) or on Escape.
@@ -48,7 +46,8 @@ ACTION_MENU_JS = """() => {
   document.addEventListener('keydown', (event) => { if (event.key === 'Escape') menu()?.classList.remove('open'); });
 }"""
 # Runs once the archive's path is in the hidden DownloadButton: its click downloads that file.
-CLICK_ARCHIVE_JS = """() => {
+CLICK_ARCHIVE_JS = """(ready) => {
+  if (!ready) return;
   const holder = document.querySelector('#archive-download');
   const button = holder && (holder.tagName === 'BUTTON' ? holder : holder.querySelector('button, a'));
   if (button) button.click();
@@ -59,6 +58,7 @@ def build(ctx, view) -> dict:
     experiment_id = gr.State(None)
     cache = gr.State(None)
     target = gr.Textbox(visible=False)
+    archive_ready = gr.Textbox(visible=False)  # "ready" once an archive was written, for the click that fetches it
     with gr.Row(equal_height=False, elem_classes=["experiment-top"]):
         header = gr.Markdown("# Experiment", elem_id="experiment-header")
         # The spec's layout: Deploy at the top right, every other action in the "…" menu. Stop and
@@ -162,7 +162,7 @@ def build(ctx, view) -> dict:
             state[name] = size
         stamp = _mtime(run_dir / "predictions.parquet")
         if stamp != state.get("predictions"):
-            shown = _predictions(ctx, row, run_dir / "predictions.parquet")
+            shown = prediction_view(ctx, row, run_dir / "predictions.parquet")
             if shown is not None:  # None: being written, the next tick retries
                 state["predictions"] = stamp
             outputs += list(shown or (gr.skip(), gr.skip()))
@@ -197,8 +197,11 @@ def build(ctx, view) -> dict:
     def on_rerun(request: gr.Request, exp_id):
         try:
             return experiment_url(ctx.experiments.rerun(exp_id, session.actor(ctx, request))["id"])
+        except ConfigError as exc:
+            gr.Warning(f"Rerun needs settings that validate; use Copy to fix them: {exc}")
         except Exception as exc:
-            raise gr.Error(f"Rerun failed: {exc}") from exc
+            gr.Warning(f"Rerun failed: {exc}")
+        return ""
 
     def on_stop(request: gr.Request, exp_id):
         try:
@@ -212,7 +215,8 @@ def build(ctx, view) -> dict:
         try:
             ctx.experiments.resume(exp_id, session.actor(ctx, request))
         except Exception as exc:
-            raise gr.Error(str(exc)) from exc
+            gr.Warning(f"Resume failed: {exc}")
+            return
         gr.Info("Resuming from the last checkpoint.")
 
     def on_delete(request: gr.Request, exp_id):
@@ -226,9 +230,10 @@ def build(ctx, view) -> dict:
     def on_download(exp_id, what="logs"):
         try:
             # Written inside Gradio's file cache, so the served file is this one, which expires.
-            return str(ctx.experiments.download(exp_id, what, served_from=Path(archive.GRADIO_CACHE)))
+            return str(ctx.experiments.download(exp_id, what, served_from=Path(archive.GRADIO_CACHE))), "ready"
         except (ArchiveError, StoreError) as exc:
-            raise gr.Error(str(exc)) from None
+            gr.Warning(str(exc))
+            return gr.skip(), ""
 
     def on_connected_select(evt: gr.SelectData, ids):
         if not evt.index or evt.index[0] >= len(ids):
@@ -256,9 +261,10 @@ def build(ctx, view) -> dict:
     delete.click(lambda: gr.update(visible=True), None, [confirm])
     confirm_no.click(lambda: gr.update(visible=False), None, [confirm])
     confirm_yes.click(on_delete, [experiment_id], [confirm, target]).then(None, [target], None, js=NAVIGATE_JS)
-    download.click(on_download, [experiment_id], [archive]).success(None, None, None, js=CLICK_ARCHIVE_JS)
-    download_model.click(lambda exp_id: on_download(exp_id, "model"), [experiment_id], [archive]).success(
-        None, None, None, js=CLICK_ARCHIVE_JS)
+    download.click(on_download, [experiment_id], [archive, archive_ready]).then(
+        None, [archive_ready], None, js=CLICK_ARCHIVE_JS)
+    download_model.click(lambda exp_id: on_download(exp_id, "model"), [experiment_id],
+                         [archive, archive_ready]).then(None, [archive_ready], None, js=CLICK_ARCHIVE_JS)
     connected.select(on_connected_select, [connected_ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
     return {"status_bar": status_bar, "chart": chart, "config": config, "connected": connected, "timer": timer}
 
@@ -342,40 +348,6 @@ def _selected_metrics(ctx, row: dict) -> list[str]:
     except ConfigError:
         chosen = None
     return list(chosen or DEFAULT_METRICS.get(row.get("problem_type"), []))
-
-
-def _predictions(ctx, row: dict, path) -> tuple | None:
-    """The predictions table and, for image problem types, its thumbnails (HTML); None while being written."""
-    if not path.is_file():
-        return pd.DataFrame(), ""
-    try:
-        frame = pd.read_parquet(path)
-    except Exception:
-        return None
-    thumbnails = ""
-    if row.get("problem_type") in IMAGE_TYPES and "row" in frame.columns:
-        thumbnails = _thumbnails(ctx, row, frame.head(MAX_THUMBNAILS))
-    table = frame.head(PREDICTION_ROWS)
-    # float32 probabilities rounded as float32 still print as 0.123400002: round them as float64.
-    table = table.astype({c: "float64" for c in table.columns if str(table[c].dtype) == "float32"}).round(4)
-    for column in table.columns:
-        if table[column].map(lambda v: isinstance(v, (bytes, bytearray))).any():
-            table[column] = "<image>"
-        elif table[column].map(lambda v: hasattr(v, "tolist")).any():  # lists of probabilities
-            table[column] = table[column].map(lambda v: ", ".join(f"{x:.3f}" for x in v.tolist())
-                                              if hasattr(v, "tolist") else v)
-    return table, thumbnails
-
-
-def _thumbnails(ctx, row: dict, frame: pd.DataFrame) -> str:
-    try:
-        # The engine's resolved config.yaml says where the validation rows came from.
-        cfg = load_yaml(ctx.experiments.resolved_config_yaml(row))
-    except ConfigError:
-        return ""
-    source = validation_table(cfg, ctx.home)
-    images = read_images(source, cfg.dataset.image_column, frame["row"].tolist()) if source else {}
-    return gallery_html(frame, images, row.get("problem_type"))
 
 
 def _size(path) -> int | None:

@@ -45,3 +45,17 @@ def test_names_made_from_a_full_length_name_stay_within_the_limit(service):
     assert len(copied) == MAX_NAME_LENGTH and copied.endswith("-copy")
     generated = service.create(config("", llm_backbone="org/" + "b" * 200))
     assert len(generated["name"]) <= MAX_NAME_LENGTH
+
+
+def test_a_copy_of_settings_that_no_longer_validate_opens_them_as_stored(service):
+    row = service.create(config("old-run"))
+    stale = "experiment_name: old-run\ntraining:\n  learnig_rate: 0.1\n  batch_size: abc\n"
+    service.store.experiments.update(row["id"], config=stale)
+    copied = yaml.safe_load(service.copy_yaml(row["id"]))
+    # Nothing the user wrote is lost: the dialog gets every key, and its validation lists the mistakes.
+    assert copied == {"experiment_name": "old-run-copy", "training": {"learnig_rate": 0.1, "batch_size": "abc"}}
+    with pytest.raises(ConfigError) as caught:
+        service.rerun(row["id"])
+    assert any("training.learnig_rate" in error for error in caught.value.errors)
+    service.store.experiments.update(row["id"], config="training: [unclosed")
+    assert service.copy_yaml(row["id"]) == "training: [unclosed"

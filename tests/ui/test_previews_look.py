@@ -9,7 +9,7 @@ import pandas as pd
 from studio.datasets import import_dataset
 from studio.store import Store
 from studio.ui.dataset_thumbnails import dataset_thumbnails_html
-from studio.ui.experiment_detail import _predictions
+from studio.ui.prediction_view import prediction_view as _predictions
 
 DATA = Path(__file__).resolve().parents[2] / "assets" / "data"
 

@@ -25,6 +25,7 @@ from studio.services.experiments import ExperimentService
 from studio.store import Store
 from studio.ui import config_form as form
 from studio.ui import experiment_detail
+from studio.ui import prediction_view
 from studio.ui.class_count import count_classes, num_classes_hint
 from studio.ui.metrics_chart import build_figure, default_choice
 from studio.ui.prediction_gallery import (MAX_THUMBNAILS, PREDICTED_COLOUR, THUMB_PX, TRUE_COLOUR, Box, caption,
@@ -255,12 +256,12 @@ def test_detail_predictions_show_thumbnails_of_the_validation_rows(ctx):
                                 "probabilities": [[0.1, 0.2, 0.7]] * 3, "probability_red": [0.7] * 3})
     path = ctx.experiments.run_dir(row["id"]) / "predictions.parquet"
     predictions.to_parquet(path)
-    table, thumbnails = experiment_detail._predictions(ctx, ctx.store.experiments.get(row["id"]), path)
+    table, thumbnails = prediction_view.prediction_view(ctx, ctx.store.experiments.get(row["id"]), path)
     assert table["probabilities"].tolist()[0] == "0.100, 0.200, 0.700"
     assert thumbnails.count("<img src='data:image/jpeg") == 3
     assert f"true: {truth[112]} / predicted: red (0.70)" in thumbnails and "row 113" in thumbnails
     text_run = ctx.experiments.create({"dataset": {"train_dataset_id": dataset["id"]}})
-    assert experiment_detail._predictions(ctx, ctx.store.experiments.get(text_run["id"]), path)[1] == ""
+    assert prediction_view.prediction_view(ctx, ctx.store.experiments.get(text_run["id"]), path)[1] == ""
 
 
 def test_connected_table_redraws_only_when_the_family_changed(ctx):
