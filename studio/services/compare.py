@@ -13,10 +13,11 @@ import pandas as pd
 import yaml
 
 from studio import paths
-from studio.config.problem_types import HIGHER_IS_BETTER
+from studio.config.problem_types import HIGHER_IS_BETTER, IMAGE_TYPES
 from studio.runner.run_folder_reader import MetricsTail, read_final_metrics
 
 from .evaluations import EvaluationService
+from .prediction_images import run_validation_images
 
 MIN_RUNS, MAX_RUNS = 2, 8
 PREDICTION_ROWS = 50
@@ -168,6 +169,17 @@ class CompareService:
         if merged is None:
             return pd.DataFrame()
         return merged.sort_values("row").head(limit).reset_index(drop=True)
+
+    def prediction_images(self, comparison: Comparison, rows: list[int]) -> dict[int, bytes | None]:
+        """The validation images of ``rows`` (the ``row`` numbers of ``predictions``) when the runs are of an
+        image problem type, else nothing: read from the validation table of the first image run whose table
+        can be read (the rows are the same rows in every run)."""
+        for run in comparison.runs:
+            row = self.store.experiments.get(run.id) if run.problem_type in IMAGE_TYPES else None
+            images = run_validation_images(self.experiments, row, rows) if row else {}
+            if any(images.values()):
+                return images
+        return {}
 
     def win_rates(self, comparison: Comparison) -> pd.DataFrame:
         """Every stored evaluation of the compared runs (newest first per run): against what, how it went.

@@ -1,4 +1,5 @@
-"""The Compare page (``compare?ids=a,b,c``): curves overlaid, the settings that differ, metrics side by side."""
+"""The Compare page (``compare?ids=a,b,c``): curves overlaid, the settings that differ, metrics side by side,
+the same validation rows' predictions (with their images for image runs)."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +9,7 @@ import gradio as gr
 from studio.services.access_policy import AccessDenied
 from studio.services.compare import CompareError, parse_ids
 from studio.ui import compare_charts, session
+from studio.ui.compare_predictions import predictions_table
 from studio.ui.navigation import experiment_url
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def build(ctx, view) -> dict:
                 gr.Dropdown(choices=[m for m in shared if m != "loss"], value=first),
                 compare_charts.overlay(comparison, "validation", first, f"Validation {first}") if first else None,
                 _styled_metrics(ctx, comparison), *_win_rates(ctx, comparison), ctx.compare.config_diff(comparison),
-                ctx.compare.predictions(comparison),
+                _predictions(ctx, comparison),
                 gr.Dropdown(choices=project_choices, value=first), _parallel(ctx, comparison, first)]
 
     def on_metric(chosen, name):
@@ -98,6 +100,17 @@ def _safe_load(ctx, chosen):
 def _header(comparison) -> str:
     links = " · ".join(f"[{run.name}](/{experiment_url(run.id)}) ({run.status})" for run in comparison.runs)
     return f"# Compare {len(comparison.runs)} experiments\n\n{links}"
+
+
+def _predictions(ctx, comparison):
+    frame = ctx.compare.predictions(comparison)
+    rows = frame["row"].tolist() if "row" in frame.columns else []
+    try:
+        images = ctx.compare.prediction_images(comparison, rows)
+    except Exception:  # an unreadable dataset: the predictions still show, without their images
+        log.exception("reading the validation images of %s", [run.id for run in comparison.runs])
+        images = {}
+    return predictions_table(frame, images, comparison.runs[0].problem_type, [run.name for run in comparison.runs])
 
 
 def _styled_metrics(ctx, comparison):

@@ -8,7 +8,7 @@ from pathlib import Path
 from studio.datasets.access import data_path, load_profile
 from studio.datasets.parquet_io import load_table
 from studio.ui.prediction_gallery import THUMB_PX, thumbnail_uri
-from studio.ui.prediction_images import image_bytes
+from studio.services.prediction_images import image_bytes
 
 MAX_DATASET_THUMBNAILS = 12
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from studio.config import ConfigError, load_yaml
 from studio.config.problem_types import IMAGE_TYPES
+from studio.services.prediction_images import run_validation_images
 from studio.ui.prediction_gallery import MAX_THUMBNAILS, gallery_html
-from studio.ui.prediction_images import read_images, validation_table
 
 PREDICTION_ROWS = 200
 
@@ -35,11 +34,5 @@ def prediction_view(ctx, row: dict, path) -> tuple | None:
 
 
 def thumbnails_html(ctx, row: dict, frame: pd.DataFrame) -> str:
-    try:
-        # The engine's resolved config.yaml says where the validation rows came from.
-        cfg = load_yaml(ctx.experiments.resolved_config_yaml(row))
-    except ConfigError:
-        return ""
-    source = validation_table(cfg, ctx.home)
-    images = read_images(source, cfg.dataset.image_column, frame["row"].tolist()) if source else {}
+    images = run_validation_images(ctx.experiments, row, frame["row"].tolist())
     return gallery_html(frame, images, row.get("problem_type"))

@@ -8,7 +8,7 @@ from studio.services.compare import CompareError, CompareService, parse_ids
 from studio.services.experiments import ExperimentService
 from studio.store import Store
 from studio.ui import compare_charts
-from tests.compare_runs import completed_evaluation, completed_run
+from tests.compare_runs import completed_evaluation, completed_image_runs, completed_run
 
 
 @pytest.fixture()
@@ -86,3 +86,40 @@ def test_stored_win_rates_of_the_compared_runs_show_against_what(setup, studio_h
     assert base["win rate"] == "62.5%" and base["prompts"] == 4
     low, high = base["95% CI"].rstrip("%").split("–")
     assert 0 < float(low) < 62.5 < float(high) < 100
+
+
+@pytest.mark.parametrize("problem_type", ["image_classification", "object_detection"])
+def test_image_runs_predictions_come_with_the_rows_images(studio_home, problem_type):
+    import io
+
+    from PIL import Image
+
+    from studio.ui.compare_predictions import predictions_table
+
+    store = Store(studio_home)
+    service = CompareService(store, ExperimentService(store, Supervisor(store, studio_home, gpus=[]), studio_home),
+                             studio_home)
+    runs = completed_image_runs(store, studio_home, ["vit-a", "vit-b"], problem_type)
+    comparison = service.load([r["id"] for r in runs])
+    frame = service.predictions(comparison)
+    assert frame.columns.tolist() == ["row", "target", "vit-a", "vit-b"] and frame["row"].tolist() == [1, 2, 3]
+    images = service.prediction_images(comparison, frame["row"].tolist())
+    assert sorted(images) == [1, 2, 3]
+    assert all(Image.open(io.BytesIO(data)).size == (32, 32) for data in images.values())  # the dataset's own
+
+    table = predictions_table(frame, images, problem_type, ["vit-a", "vit-b"]).value
+    assert table["headers"][:2] == ["row", "image"]
+    cells = [row[1] for row in table["data"]]
+    assert all(cell.startswith("<img src='data:image/jpeg;base64,") and "alt='row" in cell for cell in cells)
+    if problem_type == "object_detection":  # each run's cell: the image with that run's boxes
+        assert all("<img src='data:image/jpeg" in row[3] and "predicted: 1 box" in row[3] for row in table["data"])
+
+
+def test_text_runs_predictions_have_no_image_column(setup):
+    from studio.ui.compare_predictions import predictions_table
+
+    service, runs = setup
+    comparison = service.load([r["id"] for r in runs])
+    frame = service.predictions(comparison)
+    assert service.prediction_images(comparison, frame["row"].tolist()) == {}
+    assert "image" not in predictions_table(frame, {}, comparison.runs[0].problem_type, []).value["headers"]

@@ -1,5 +1,6 @@
 """End to end: tick three experiments in the list, press Compare, read their curves, the config diff and
-the stored win rate of one against another.
+the stored win rate of one against another; then compare two image classifiers, whose predictions show
+each validation row's thumbnail.
 
 Three completed experiments (run folders as a finished run leaves them, differing only in the
 learning rate) are stored before the app starts. Screenshot: test-artifacts/screenshots/compare.png.
@@ -10,7 +11,7 @@ import re
 
 import pytest
 
-from tests.compare_runs import completed_evaluation, completed_run
+from tests.compare_runs import completed_evaluation, completed_image_runs, completed_run
 from tests.ui.browser_app import BROWSER_TEST, running_app, screenshot, screenshot_on_failure
 
 pytestmark = BROWSER_TEST
@@ -23,12 +24,23 @@ def app_url(tmp_path):
 
     home = tmp_path / "home"
     store = Store(home)
+    # Older than the text runs, so the list's first three rows stay the text runs.
+    images = completed_image_runs(store, home, ["vit-a", "vit-b"])
     rows = [completed_run(store, home, name, lr, quality=quality)
             for name, lr, quality in (("lr-1e-4", 1e-4, 0.5), ("lr-3e-4", 3e-4, 2.0), ("lr-2e-4", 2e-4, 1.0))]
     completed_evaluation(store, home, rows[1], rows[0]["id"], "lr-1e-4", ["win", "win", "win", "tie"])
     forget_database(home / "db.json")
     with running_app(home, tmp_path / "app.log", lambda _home: []) as url:
-        yield url
+        yield url, [row["id"] for row in images]
+
+
+@pytest.fixture()
+def page(app_url):
+    from tests.ui.browser_app import chromium_page
+
+    with chromium_page(app_url[0]) as tab:
+        tab.image_ids = app_url[1]
+        yield tab
 
 
 def wait_for_text(page, selector: str, text: str) -> None:
@@ -58,3 +70,10 @@ def test_select_three_experiments_and_compare_them(page):
         page.reload()  # the URL holds the comparison
         wait_for_text(page, "#compare-config", "training.learning_rate")
         screenshot(page, "compare", 800)
+
+        page.goto(f"{page.base}/?view=compare&ids={','.join(page.image_ids)}")  # two image classifiers
+        page.locator("#compare-header").get_by_text("Compare 2 experiments").wait_for()
+        # One thumbnail per validation row, next to both predictions (the table also keeps a hidden copy of a row).
+        page.wait_for_function("new Set([...document.querySelectorAll(\"#compare-predictions img[src^='data:image/"
+                               "jpeg']\")].map(img => img.alt)).size === 3")
+        wait_for_text(page, "#compare-predictions", "vit-b")

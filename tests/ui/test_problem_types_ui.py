@@ -30,7 +30,7 @@ from studio.ui.class_count import count_classes, num_classes_hint
 from studio.ui.metrics_chart import build_figure, default_choice
 from studio.ui.prediction_gallery import (MAX_THUMBNAILS, PREDICTED_COLOUR, THUMB_PX, TRUE_COLOUR, Box, caption,
                                           gallery_html, parse_boxes, render_thumbnail, thumbnail_uri)
-from studio.ui.prediction_images import image_bytes, read_images, validation_table
+from studio.services.prediction_images import image_bytes, read_images, validation_table
 
 DATA = Path(__file__).resolve().parents[2] / "assets" / "data"
 IMAGE_ONLY = {"training.image_augmentation_pipeline", "training.image_resolution", "training.use_mixup",

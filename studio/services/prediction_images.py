@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from studio import paths
-from studio.config import ExperimentConfig
+from studio.config import ConfigError, ExperimentConfig, load_yaml
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,17 @@ def validation_table(cfg: ExperimentConfig, home: Path | None = None) -> Validat
         path = Path(file_path).expanduser()
         return ValidationTable(path, path.parent)
     return None
+
+
+def run_validation_images(experiments, row: dict, rows: list[int]) -> dict[int, bytes | None]:
+    """The images of validation rows ``rows`` of experiment ``row`` (empty when its config or table is unknown)."""
+    try:
+        # The engine's resolved config.yaml says where the validation rows came from.
+        cfg = load_yaml(experiments.resolved_config_yaml(row))
+    except ConfigError:
+        return {}
+    source = validation_table(cfg, experiments.home)
+    return read_images(source, cfg.dataset.image_column, rows) if source else {}
 
 
 def read_images(table: ValidationTable, column: str, rows: list[int]) -> dict[int, bytes | None]:
