@@ -27,11 +27,22 @@ QUEUE_IDLE_SLEEP_S = 0.02
 PROGRESS_IDLE_SLEEP_S = 0.1
 
 
+# After every event Gradio's queue rebuilds a pandas summary of the last 10,000 events for its
+# monitoring dashboard (off unless launched with enable_monitoring): 50-80 ms of CPU per event,
+# measured on the 2-core machine, so most of what a polling tab or a tab switch cost the app.
+# Studio never enables that dashboard; it keeps only a few records and never summarises them.
+ANALYTICS_EVENTS_KEPT = 100
+NEVER = 2**62
+
+
 def quiet_when_idle(demo) -> None:
     queue = getattr(demo, "_queue", None)
     if queue is not None and hasattr(queue, "sleep_when_free"):
         queue.sleep_when_free = QUEUE_IDLE_SLEEP_S
         queue.progress_update_sleep_when_free = PROGRESS_IDLE_SLEEP_S
+    if queue is not None and hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # Gradio's spelling
+        queue.ANAYLTICS_CACHE_FREQUENCY = NEVER
+        queue.ANALYTICS_MAX_EVENTS = ANALYTICS_EVENTS_KEPT
 
 
 def main(argv: list[str] | None = None) -> None:
