@@ -1,5 +1,7 @@
 """Start Studio: ``python app.py [--port N] [--host H] [--auth-file users.yaml]``; data lives under STUDIO_HOME.
 
+On a Hugging Face Space with ``hf_oauth: true`` (and no users file) visitors sign in with Hugging Face.
+
 Training runs are separate processes: they keep going when the browser tab closes or this
 app stops, and the app reattaches to them when it starts again.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from studio.auth.hub_users import HubUsers, hub_sign_in_requested
 from studio.auth.startup import SIGN_IN_MESSAGE, AuthFileError, exposure_warning, open_user_file
 from studio.config.data_bounds import MAX_UPLOAD_BYTES
 from studio.datasets import DatasetError
@@ -59,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         users = open_user_file(args.auth_file)
     except AuthFileError as exc:
         raise SystemExit(f"Studio cannot start: {exc}") from None
-    warning = exposure_warning(args.host, signed_in=users is not None)
+    hub_sign_in = users is None and hub_sign_in_requested()  # a Space with hf_oauth: true
+    warning = exposure_warning(args.host, signed_in=users is not None or hub_sign_in)
     if warning:
         print(warning, flush=True)
 
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     except StoreError as exc:  # another app on this folder, or a corrupt database: touch nothing
         lock.release()
         raise SystemExit(f"Studio cannot start: {exc}") from None
-    ctx.users = users
+    ctx.users = HubUsers(ctx.store) if hub_sign_in else users
     if demo_requested(args.demo):
         ctx.demo = True
         try:

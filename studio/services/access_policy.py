@@ -50,6 +50,13 @@ def acting_for(row: dict) -> Actor:
     return Actor(row["owner"], MEMBER) if row.get("owner") else SINGLE_USER
 
 
+def check_create(actor: Actor, kind: str) -> None:
+    """Anyone signed in creates (as the owner); a visitor of a Space with Hugging Face sign-in who
+    has not signed in creates nothing."""
+    if actor == NOBODY:
+        raise AccessDenied(f"Sign in to create {kind}.")
+
+
 def may_change(actor: Actor, row: dict | None) -> bool:
     """Stop, resume, delete, deploy, push, rename: the owner or an admin."""
     if actor.is_admin:

@@ -14,7 +14,7 @@ from studio.config.data_bounds import ImportLimits
 from studio.datasets import (DatasetError, delete_dataset, experiments_using, import_dataset, load_profile,
                              preview)
 
-from .access_policy import SINGLE_USER, Actor, check_change, may_change, owner_fields
+from .access_policy import SINGLE_USER, Actor, check_change, check_create, may_change, owner_fields
 from .limits import max_upload_bytes, upload_problem
 
 
@@ -43,6 +43,7 @@ class DatasetService:
                       actor: Actor = SINGLE_USER) -> dict:
         """Import an uploaded file, owned by ``actor``; its name (without extension) names the dataset
         when ``name`` is blank."""
+        check_create(actor, "a dataset")
         name = (name or "").strip() or Path(filename).stem
         if self._limits is None:  # checked before a byte is read, with the Settings entry named
             problem = upload_problem(self.store, filename, _size(path))

@@ -26,7 +26,7 @@ from studio.runner.run_folder_reader import TERMINAL_STATUSES, has_resume_checkp
 from studio.store.names import character_problem, derived_name
 from studio.store.records import new_id
 
-from .access_policy import SINGLE_USER, Actor, check_change, check_change_all, owner_fields
+from .access_policy import SINGLE_USER, Actor, check_change, check_change_all, check_create, owner_fields
 from .archive import build_archive
 from .downloads import ExpiringDownloads
 from .limits import epochs_problem
@@ -104,6 +104,7 @@ class ExperimentService:
                explanation: str | None = None, actor: Actor = SINGLE_USER) -> dict:
         """Store, write and queue a new experiment owned by ``actor``; returns its row (``explanation``:
         why it was suggested, e.g. by Ask KGM, shown on its page)."""
+        check_create(actor, "an experiment")
         config = self.validate(config)
         experiment_id = new_id()
         if not config.experiment_name.strip():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .access_policy import (
-    SINGLE_USER, AccessDenied, Actor, check_change, check_manage_members, check_see_project, may_see_project,
+    SINGLE_USER, AccessDenied, Actor, check_change, check_create, check_manage_members, check_see_project, may_see_project,
     owner_fields, project_members,
 )
 
@@ -75,6 +75,7 @@ class ProjectService:
     # ---- creating, renaming, members
     def create(self, name: str, actor: Actor = SINGLE_USER) -> dict:
         """A new project owned by ``actor`` (its first member), made their current one."""
+        check_create(actor, "a project")
         created = self.store.projects.create(name, owner=owner_fields(actor).get("owner"))
         self.set_current(created["id"], actor)
         return created

@@ -25,7 +25,7 @@ from studio.runner.run_trash import remove_run_folder
 from studio.store.names import clean_name, derived_name
 from studio.store.records import new_id
 
-from .access_policy import SINGLE_USER, Actor, check_change, check_change_all, owner_fields
+from .access_policy import SINGLE_USER, Actor, check_change, check_change_all, check_create, owner_fields
 from .model_registry import load_registry
 from .automl import default_direction, objective_metric
 from .study_space import distributions, searched_labels
@@ -73,6 +73,7 @@ class StudyService:
                actor: Actor = SINGLE_USER) -> dict:
         """Validate the base experiment and the settings, store the study (owned by ``actor``, as its
         trials will be) and its optuna journal."""
+        check_create(actor, "a study")
         config = self.experiments.validate(base)
         chosen = settings if isinstance(settings, StudySettings) else study_settings(settings)
         errors = self._setting_errors(config, chosen)

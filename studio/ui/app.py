@@ -13,6 +13,7 @@ import gradio as gr
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
+from studio.auth.hub_users import HubUsers
 from studio.paths import survives_restart
 from studio.services.access_policy import may_administer
 from studio.ui import (admin, chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
@@ -40,6 +41,9 @@ VIEWS = [
     ("admin", "Admin", admin),  # shown to admins only
 ]
 ADMIN_ONLY_VIEWS = ("admin",)
+HUB_SIGN_IN_PROMPT = ("### Sign in with Hugging Face to use this Studio\nPress **Sign in with Hugging Face** "
+                      "above. What you create is yours: others see it but only you (or an admin) stop or delete it.")
+SIGNED_IN_HTML = "<div class='studio-user' id='studio-user'>Signed in as <b>{name}</b> ({role})</div>"
 SIGN_OUT_HTML = ("<div class='studio-user' id='studio-user'>Signed in as <b>{name}</b> ({role}) · "
                  "<a href='logout' id='studio-sign-out'>Sign out</a></div>")
 
@@ -57,6 +61,9 @@ def build_app(ctx) -> gr.Blocks:
                     elem_classes=["studio-brand-cell"], padding=False)
             bar = project_bar.build(ctx)
             signed_in = gr.HTML(visible=False, elem_id="studio-user-cell", padding=False)
+            if hub_sign_in(ctx):  # Gradio adds its /login/huggingface routes for this button
+                gr.LoginButton(size="sm", scale=0, min_width=200, elem_id="studio-hub-login")
+        sign_in_prompt = gr.Markdown(HUB_SIGN_IN_PROMPT, visible=False, elem_id="studio-sign-in-prompt")
         if not survives_restart(ctx.home):
             gr.Markdown(EPHEMERAL_BANNER, elem_id="ephemeral-banner")
         with gr.Tabs(elem_id="studio-nav", overflow_behavior="wrap") as tabs:
@@ -73,17 +80,29 @@ def build_app(ctx) -> gr.Blocks:
         demo.load(lambda q: gr.Tabs(selected=_known(parse_query(q)["view"])), [query], [tabs],
                   js="(q) => window.location.search", show_progress="hidden")
         demo.load(bar["values"], None, [bar["project"]], show_progress="hidden")
-        demo.load(with_session(lambda: _who(ctx, len(admin_tabs))), None, [signed_in] + admin_tabs,
+        demo.load(with_session(lambda: _who(ctx, len(admin_tabs))), None,
+                  [signed_in, sign_in_prompt, tabs, bar["project"], bar["manage"]] + admin_tabs,
                   show_progress="hidden")
     return demo
 
 
+def hub_sign_in(ctx) -> bool:
+    """Whether visitors sign in with Hugging Face (a Space with hf_oauth: true)."""
+    return isinstance(ctx.users, HubUsers)
+
+
 def _who(ctx, admin_tab_count: int) -> list:
-    """The header's "Signed in as" line, and the admin-only tabs shown to admins."""
+    """The header's "Signed in as" line, and the admin-only tabs shown to admins; with Hugging Face
+    sign-in, a visitor not signed in sees only the sign-in prompt (the services refuse them too)."""
     actor = session.actor(ctx)
+    hub = hub_sign_in(ctx)
+    who = SIGNED_IN_HTML if hub else SIGN_OUT_HTML  # with Hugging Face, Gradio's LoginButton signs out
     line = gr.update(visible=ctx.users is not None and actor.name is not None,
-                     value=SIGN_OUT_HTML.format(name=html.escape(actor.name or ""), role=actor.role))
-    return [line] + [gr.Tab(visible=may_administer(actor))] * admin_tab_count
+                     value=who.format(name=html.escape(actor.name or ""), role=actor.role))
+    outside = hub and actor.name is None
+    shown = gr.update() if not outside else gr.update(visible=False)
+    return [line, gr.update(visible=outside), shown, shown, shown] + \
+        [gr.Tab(visible=may_administer(actor))] * admin_tab_count
 
 
 def _known(view: str) -> str:

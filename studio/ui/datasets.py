@@ -91,7 +91,7 @@ def build(ctx, view) -> dict:
         try:
             row = ctx.datasets.import_upload(path, path.name, given_name, session.current_project(ctx)["id"],
                                              session.actor(ctx))
-        except DatasetError as exc:
+        except (DatasetError, AccessDenied) as exc:
             return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
         return (f"Imported **{html.escape(row['name'])}**: {row['rows']} rows.", *draw(), row["id"])
@@ -99,7 +99,7 @@ def build(ctx, view) -> dict:
     def on_demo():
         try:
             row = ctx.datasets.import_demo(session.current_project(ctx)["id"], session.actor(ctx))
-        except DatasetError as exc:
+        except (DatasetError, AccessDenied) as exc:
             return f"⚠ {html.escape(str(exc))}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         ctx.changes.bump()
         return (f"Imported the demo dataset **{html.escape(row['name'])}**: {row['rows']} rows. "

@@ -194,7 +194,7 @@ def build(ctx, view) -> dict:
         # The one-click start: the demo data in this project and the dialog opened on it.
         try:
             dataset = ctx.datasets.import_demo(session.current_project(ctx)["id"], session.actor(ctx, request))
-        except DatasetError as exc:
+        except (DatasetError, AccessDenied) as exc:
             gr.Warning(str(exc))
             return [gr.skip()] * len(dialog["open_outputs"])
         return dialog["open_values"](ctx.experiments.draft_for_dataset(dataset["id"]))

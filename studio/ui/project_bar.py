@@ -63,7 +63,7 @@ def build(ctx) -> dict:
     def on_create(request: gr.Request, new_name):
         try:
             created = ctx.projects.create(new_name, session.actor(ctx, request))
-        except StoreError as exc:
+        except (StoreError, AccessDenied) as exc:
             return [gr.skip(), gr.skip(), f"⚠ {exc}"] + member_values()
         return [values(), "", f"Created project **{created['name']}**."] + member_values()
 
@@ -98,4 +98,5 @@ def build(ctx) -> dict:
         create.click(on_create, [name], [project, name, message] + member_outputs),
         rename.click(on_rename, [project, name], [project, name, message]),
     ]
-    return {"project": project, "name": name, "message": message, "events": events, "values": values}
+    return {"project": project, "manage": manage, "name": name, "message": message, "events": events,
+            "values": values}

@@ -4,8 +4,10 @@ Gradio hands the signed-in name only to a handler that declares a ``gr.Request``
 view events (``View.load``/``poll`` and their ``then``) are wrapped once by ``with_session``,
 which remembers the request for the handler's own call (a context variable: each event runs in
 its own context, so nothing leaks between users); a click handler declares ``request: gr.Request``
-itself and passes it. Any other handler is still covered: Gradio keeps the running
-event's request in ``gradio.context.LocalContext.request``, which ``actor`` falls back to. Without sign-in every request stands for the one admin user.
+itself and passes it. Any other handler is still covered: Gradio keeps the running event's
+request in ``gradio.context.LocalContext.request``, which ``actor`` falls back to. The name is
+Gradio's ``request.username`` (the users file) or, on a Space with Hugging Face sign-in, the
+user of Gradio's OAuth session. Without sign-in every request stands for the one admin user.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from contextvars import ContextVar
 
 import gradio as gr
 from gradio.context import LocalContext
+
+from studio.auth.hub_users import hub_user_name
 
 _REQUEST: ContextVar = ContextVar("studio_request", default=None)
 
@@ -55,7 +59,14 @@ def actor(ctx, request: gr.Request | None = None):
         # Gradio also keeps every running handler's request in its own context variable, so a
         # handler that neither declares gr.Request nor is wrapped still acts for its user.
         request = _REQUEST.get() or LocalContext.request.get(None)
-    return ctx.actor_for(getattr(request, "username", None) if request is not None else None)
+    return ctx.actor_for(signed_in_name(request))
+
+
+def signed_in_name(request) -> str | None:
+    """The name Gradio's ``auth`` signed in, else the Hugging Face user of its OAuth session (a Space)."""
+    if request is None:
+        return None
+    return getattr(request, "username", None) or hub_user_name(request)
 
 
 def current_project(ctx, request: gr.Request | None = None) -> dict:

@@ -26,3 +26,6 @@ def test_readme_front_matter_configures_a_gradio_space_that_runs_app_py():
     # The Space installs a Gradio of the major version this app is built and tested with (requirements.txt).
     assert str(config["sdk_version"]).split(".")[0] == gradio.__version__.split(".")[0]
     assert isinstance(config["python_version"], str)
+    # Hugging Face sign-in (docs/sign_in.md): Gradio's OAuth routes on a Space import authlib.
+    assert config.get("hf_oauth") is True
+    assert "authlib" in (ROOT / "requirements.txt").read_text(encoding="utf-8")
