@@ -1,4 +1,4 @@
-"""Time the Experiments list path on 5,000 rows: open, list, update, search, sort.
+"""Time the Experiments list path on 5,000 rows: open, list (copies / shared read-only rows), update, search, sort.
 
     python bench/store_list_5000.py [--rows 5000]
 
@@ -76,6 +76,8 @@ def run(rows: int, repeats: int) -> dict[str, float]:
         listed = store.experiments.list(project_id)
         assert len(listed) == rows
         results["list ms"] = best_ms(lambda: store.experiments.list(project_id), repeats)
+        store.experiments.list_read_only(project_id)  # the first read copies every row once
+        results["list read-only ms"] = best_ms(lambda: store.experiments.list_read_only(project_id), repeats)
         target = listed[rows // 2]["id"]
         store.experiments.update(target, progress=0.1)  # the first write after open encodes everything
         results["update ms"] = best_ms(lambda: store.experiments.update(target, progress=random.random()), repeats)

@@ -42,7 +42,7 @@ def _sources(ctx, project_id: str, problem_types) -> list[tuple[str, str]]:
 
 
 def _completed(ctx, project_id: str, problem_types) -> list[dict]:
-    return [row for row in ctx.store.experiments.list(project_id)
+    return [row for row in ctx.store.experiments.list_read_only(project_id)
             if row.get("status") == "Completed" and row.get("problem_type") in problem_types]
 
 

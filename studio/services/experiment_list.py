@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from studio.config.problem_types import DEFAULT_METRICS, HIGHER_IS_BETTER
 from studio.runner.run_folder_reader import METRICS_FILE, TERMINAL_STATUSES, MetricsTail
 from studio.store import search_experiments, sort_experiments
+from studio.store.experiment_queries import searched_text
 
 ACTIVE_STATUSES = ("Queued", "Starting", "Training", "Validation")
 ALL = "All"
@@ -43,18 +44,22 @@ class ExperimentList:
         self.experiments = experiments  # ExperimentService: runtimes, run folders, configs
         self._best: dict[str, BestSoFar] = {}
         self._lock = threading.Lock()
+        # id → (the read-only row, its searched text): a row changed in the store is a new object.
+        self._searched: dict[str, tuple[dict, str]] = {}
 
     def rows(self, project_id: str, *, query: str = "", sort: str = "Newest first", status: str = ALL,
              problem_type: str | None = None) -> list[dict]:
         """The project's experiments matching the search and filters, in the chosen order."""
-        rows = self.store.experiments.list(project_id)
+        rows = self.store.experiments.list_read_only(project_id)
         if status == ACTIVE:
             rows = [r for r in rows if r.get("status") in ACTIVE_STATUSES]
         elif status and status != ALL:
             rows = [r for r in rows if r.get("status") == status]
         if problem_type and problem_type != ALL:
             rows = [r for r in rows if r.get("problem_type") == problem_type]
-        rows = search_experiments(rows, query)
+        if len(self._searched) > 2 * len(rows) + 1000:  # mostly deleted rows: start again
+            self._searched = {}
+        rows = search_experiments(rows, query, self._searched_text)
         key, descending = SORTS.get(sort, SORTS["Newest first"])
         if key == "best_metric":
             return _sort_missing_last(rows, lambda r: _number(r.get("best_metric")), descending)
@@ -62,6 +67,12 @@ class ExperimentList:
             return _sort_missing_last(rows, lambda r: self.experiments.runtime_s(r) if r.get("started") else None,
                                       descending)
         return sort_experiments(rows, key, descending)
+
+    def _searched_text(self, row: dict) -> str:
+        cached = self._searched.get(row["id"])
+        if cached is None or cached[0] is not row:
+            cached = self._searched[row["id"]] = (row, searched_text(row))
+        return cached[1]
 
     def best_so_far(self, row: dict) -> tuple[str, float] | None:
         """(metric name, best validation value so far) of a run still going; None before its first evaluation."""

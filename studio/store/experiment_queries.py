@@ -1,7 +1,7 @@
 """Search and sort of experiment rows for the Experiments list (pure functions, no I/O)."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 # The order a user reads a run's life in: waiting, running, then finished states.
 STATUS_ORDER = ("Queued", "Starting", "Training", "Validation", "Completed", "Failed", "Stopped", "Pruned")
@@ -11,10 +11,17 @@ SEARCH_FIELDS = ("name", "dataset_name", "dataset_id", "id")
 SORT_KEYS = ("created", "status", "name")
 
 
-def search_experiments(rows: Iterable[dict], query: str | None) -> list[dict]:
+def searched_text(row: dict) -> str:
+    """What a search looks in: name, dataset name and id, experiment id (casefolded)."""
+    return "\x00".join(str(row.get(f) or "") for f in SEARCH_FIELDS).casefold()
+
+
+def search_experiments(rows: Iterable[dict], query: str | None,
+                       text_of: Callable[[dict], str] = searched_text) -> list[dict]:
     """Rows whose name, dataset (name or id) or id contain every word of ``query``.
 
     Case-insensitive substring match; an empty query keeps every row. Order is kept.
+    ``text_of`` may be a cached ``searched_text``.
     """
     rows = list(rows)
     terms = (query or "").casefold().split()
@@ -22,8 +29,8 @@ def search_experiments(rows: Iterable[dict], query: str | None) -> list[dict]:
         return rows
     matched = []
     for row in rows:
-        haystack = "\x00".join(str(row.get(f) or "") for f in SEARCH_FIELDS).casefold()
-        if all(term in haystack for term in terms):
+        text = text_of(row)
+        if all(term in text for term in terms):
             matched.append(row)
     return matched
 

@@ -11,6 +11,7 @@ from tinydb.table import Document
 
 from .database import LOCK
 from .errors import NotFoundError, StoreError
+from .read_only import ReadOnlyRow
 from .storable import SURROGATE_REASON, has_surrogate, unstorable_path
 
 
@@ -115,6 +116,17 @@ class RecordRepo:
         raws.reverse()
         raws.sort(key=lambda r: r.get("created") or "", reverse=True)
         return [copy_record(r) for r in raws]
+
+    def list_read_only(self, project_id: str | None = None) -> list[ReadOnlyRow]:
+        """``list()`` for a caller that only reads: the same rows, newest first, as read-only copies
+        made once per change and shared (no copy per call; see studio.store.read_only)."""
+        with LOCK:
+            rows = self._storage.read_only_rows(self._name, self._rows())
+        if project_id is not None:
+            rows = [r for r in rows if r.get("project_id") == project_id]
+        rows.reverse()
+        rows.sort(key=lambda r: r.get("created") or "", reverse=True)
+        return rows
 
     def update(self, record_id: str, **fields) -> dict:
         if "id" in fields and fields["id"] != record_id:

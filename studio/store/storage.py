@@ -20,6 +20,7 @@ from tinydb.storages import Storage
 from studio.atomic_io import write_atomic
 
 from .errors import StoreError
+from .read_only import ReadOnlyRow, read_only_copy
 from .storable import SURROGATE_REASON
 
 
@@ -53,6 +54,9 @@ class AtomicJSONStorage(Storage):
         # joins the rest instead of encoding all 5,000 again (7 ms instead of 35 ms).
         self._fragments: dict[str, dict[str, str]] | None = None
         self._hint: tuple[str, set[str]] | None = None
+        # table → id → a read-only copy of the row as stored, shared by every reader until a
+        # write changes that row (see studio.store.read_only).
+        self._read_only: dict[str, dict[str, ReadOnlyRow]] = {}
 
     @contextmanager
     def changing(self, table: str, doc_ids: Iterable[str]) -> Iterator[None]:
@@ -71,6 +75,7 @@ class AtomicJSONStorage(Storage):
         if self._loaded and stamp == self._stamp:
             return self._data
         self._fragments = None
+        self._read_only = {}
         self._data = self._load(stamp)
         self._stamp = stamp
         self._loaded = True
@@ -84,6 +89,9 @@ class AtomicJSONStorage(Storage):
         the last write that succeeded (a failed write never replaces it).
         """
         hint, self._hint = self._hint, None
+        # Dropped before the write: a copy made from rows TinyDB has already changed in place
+        # must not outlive a write that fails (discard_unsaved drops them all then anyway).
+        self._forget_read_only(hint)
         try:
             payload = self._encode(data, hint).encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -111,6 +119,31 @@ class AtomicJSONStorage(Storage):
     def close(self) -> None:
         pass  # nothing held open between calls
 
+    def read_only_rows(self, table: str, rows: dict[str, dict[str, Any]]) -> list[ReadOnlyRow]:
+        """Read-only copies of ``rows`` (this table's rows as just read), in their order.
+
+        Only rows changed since the last call are copied again. Callers hold the store lock.
+        """
+        copies = self._read_only.setdefault(table, {})
+        if len(copies) > len(rows):  # deleted rows: forget their copies
+            copies = self._read_only[table] = {i: c for i, c in copies.items() if i in rows}
+        listed = []
+        for doc_id, row in rows.items():
+            copy = copies.get(doc_id)
+            if copy is None:
+                copy = copies[doc_id] = read_only_copy(row)
+            listed.append(copy)
+        return listed
+
+    def _forget_read_only(self, hint: tuple[str, set[str]] | None) -> None:
+        if hint is None:  # any row may change
+            self._read_only = {}
+            return
+        table, doc_ids = hint
+        copies = self._read_only.get(table, {})
+        for doc_id in doc_ids:
+            copies.pop(doc_id, None)
+
     def _encode(self, data: dict[str, dict[str, Any]], hint: tuple[str, set[str]] | None) -> str:
         fragments = self._fragments
         if hint is None or fragments is None or fragments.keys() != data.keys() or hint[0] not in data:
@@ -135,6 +168,7 @@ class AtomicJSONStorage(Storage):
     def discard_unsaved(self) -> None:
         """Forget the in-memory copy (changed by a write that did not land); db.json is the truth."""
         self._data, self._loaded, self._stamp, self._fragments = None, False, None, None
+        self._read_only = {}
 
     def _keep_backup(self) -> None:
         """Make ``db.json.bak`` the file as it is now, before it is replaced.

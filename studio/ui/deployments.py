@@ -45,7 +45,7 @@ def project_deployments(ctx, project_id: str) -> list[dict]:
 def deployable_experiments(ctx, project_id: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """Dropdown choices of the project's Completed experiments, and why some cannot be deployed."""
     choices, reasons = [], {}
-    for row in ctx.store.experiments.list(project_id):
+    for row in ctx.store.experiments.list_read_only(project_id):
         if row.get("status") != "Completed":
             continue
         label = f"{row.get('name') or row['id']} ({row['id']})"

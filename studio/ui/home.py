@@ -71,7 +71,7 @@ def demo_start_url(ctx) -> str:
 def _cards(ctx) -> str:
     project_id = session.current_project(ctx)["id"]
     datasets = ctx.store.datasets.list(project_id)
-    experiments = ctx.store.experiments.list(project_id)
+    experiments = ctx.store.experiments.list_read_only(project_id)
     counts = Counter(e.get("status") or "" for e in experiments)
     summary = " · ".join(f"{n} {s}" for s, n in counts.most_common() if s)
     html_cards = [
