@@ -197,7 +197,8 @@ def build(ctx, view) -> dict:
 
     def draw_detail(deployment_id):
         row = ctx.store.deployments.get(deployment_id) if deployment_id else None
-        if row is None or row.get("ephemeral"):
+        # A link to another project's deployment shows nothing to whoever is not its member.
+        if row is None or row.get("ephemeral") or not ctx.projects.sees(session.actor(ctx), row):
             return [gr.update(visible=False)] + [gr.skip()] * (len(detail_outputs) - 1)
         snippets = ctx.deploy.snippets(deployment_id)
         live = row.get("status") in LIVE_STATUSES
