@@ -23,7 +23,8 @@ from studio.ui.view import View, parse_query
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CSS_PATH = ASSETS / "css" / "studio.css"
-ROUTER_JS_PATH = ASSETS / "js" / "router.js"
+# The router, and the Textbox fix that makes every edit (not only a keypress) a Gradio "input" event.
+HEAD_SCRIPTS = [ASSETS / "js" / "router.js", ASSETS / "js" / "textbox_edits.js"]
 
 # (id used in ?view=, tab label, page module); "experiment", "compare" and "study" have no tab button (they open
 # from a list).
@@ -125,4 +126,4 @@ def css() -> str:
 
 
 def head() -> str:
-    return "<script>" + ROUTER_JS_PATH.read_text(encoding="utf-8") + "</script>"
+    return "".join("<script>" + path.read_text(encoding="utf-8") + "</script>" for path in HEAD_SCRIPTS)

@@ -51,6 +51,14 @@ def wait_for_text(page, selector: str, text: str) -> None:
 def test_select_three_experiments_and_compare_them(page):
     with screenshot_on_failure(page, "compare-failure"):
         page.goto(f"{page.base}/experiments")
+        # Clearing the search with Backspace (no keypress reaches Gradio) shows every run again.
+        page.wait_for_selector("#experiments-table [role=gridcell]:has-text('lr-2e-4')")
+        page.locator("#experiment-search textarea").click()
+        page.keyboard.type("1e-4", delay=50)
+        page.wait_for_function("!document.querySelector('#experiments-table').innerText.includes('lr-2e-4')")
+        for _ in range(4):
+            page.keyboard.press("Backspace")
+        page.wait_for_function("document.querySelector('#experiments-table').innerText.includes('lr-2e-4')")
         page.click("#edit-experiments")
         page.wait_for_function("document.querySelectorAll('#experiments-table [role=gridcell] "
                                "input[type=checkbox]').length >= 3")

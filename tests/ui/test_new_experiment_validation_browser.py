@@ -3,7 +3,7 @@
 Three mistakes typed in the Advanced YAML are all listed with their field paths, their fields are
 marked, the Train dataset stays chosen and no error toast appears; 2.5 typed in Batch size is
 refused by name with the YAML saying 2.5 (not a silently rounded 2); pasting a valid YAML never
-shows a transient "choose a train dataset".
+shows a transient "choose a train dataset"; a text field shortened with Backspace updates the YAML.
 """
 from __future__ import annotations
 
@@ -131,6 +131,16 @@ def test_wrong_values_are_listed_marked_and_the_form_keeps_what_it_had(page, app
         assert page.locator("#field-training-batch_size.field-invalid").count() == 1
         assert page.locator("#start-training").is_disabled()
         screenshot(page, "new-experiment-fractional-batch", settle_ms=400)
+
+        # A text field shortened with Backspace (no keypress: Gradio's Textbox alone would not tell
+        # the app) updates the YAML too.
+        name = page.locator("#field-experiment_name textarea, #field-experiment_name input").first
+        name.click()
+        page.keyboard.type("draftx", delay=30)
+        page.wait_for_function("document.querySelector('#advanced-yaml .cm-content').innerText.includes('draftx')")
+        page.keyboard.press("Backspace")
+        page.wait_for_function("(t => t.includes('experiment_name: draft') && !t.includes('draftx'))"
+                               "(document.querySelector('#advanced-yaml .cm-content').innerText)")
 
         # No handler raised: no error toast in the page, no traceback in the app's log.
         assert page.locator(".toast-body, [data-testid='toast-body']").count() == 0
