@@ -49,7 +49,7 @@ def with_session_select(fn):
 
 def session_key() -> str | None:
     """The browser session of the running handler (one per open tab), when it is known."""
-    request = _REQUEST.get()
+    request = _REQUEST.get() or LocalContext.request.get(None)
     return getattr(request, "session_hash", None) if request is not None else None
 
 
