@@ -123,3 +123,29 @@ def test_text_runs_predictions_have_no_image_column(setup):
     frame = service.predictions(comparison)
     assert service.prediction_images(comparison, frame["row"].tolist()) == {}
     assert "image" not in predictions_table(frame, {}, comparison.runs[0].problem_type, []).value["headers"]
+
+
+def test_a_long_curve_is_thinned_to_the_chart_width_keeping_its_ends_and_a_spike():
+    import numpy as np
+
+    from studio.ui.curve_thinning import MAX_POINTS, thin
+
+    xs = np.arange(1, 5001)
+    ys = 3.0 * np.exp(-xs / 1000)
+    ys[2345] = 50.0  # a loss spike, one step wide
+    tx, ty = thin(xs, ys)
+    assert len(tx) == MAX_POINTS and (tx[0], tx[-1]) == (1, 5000) and np.all(np.diff(tx) > 0)
+    assert 50.0 in ty  # plain striding would have dropped it
+    assert np.allclose(np.interp(xs, tx, ty)[::50][:40], ys[::50][:40], atol=0.01)  # the shape is kept
+    short_x, short_y = thin([1, 2, 3], [3.0, float("nan"), 1.0])
+    assert short_x.tolist() == [1, 2, 3] and np.isnan(short_y[1])  # short curves stay as they are
+
+
+def test_the_compare_charts_draw_every_run_thinned_and_as_svg(studio_home):
+    store = Store(studio_home)
+    service = CompareService(store, ExperimentService(store, Supervisor(store, studio_home, gpus=[]), studio_home),
+                             studio_home)
+    runs = [completed_run(store, studio_home, f"r{i}", 1e-4, points=1000) for i in range(2)]
+    figure = compare_charts.overlay(service.load([r["id"] for r in runs]), "train", "loss", "Training loss")
+    assert [t.type for t in figure.data] == ["scatter", "scatter"]
+    assert all(len(t.x) == 600 and t.x[0] == 1 and t.x[-1] == 1000 for t in figure.data)
