@@ -26,7 +26,7 @@ def build(ctx, view) -> dict:
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, show_label=False, elem_id="studies-table")
     ids = gr.State([])
     seen = gr.State(-1)
-    deleting = study_delete.build(ctx)
+    deleting = study_delete.build(ctx, "studies")
     target = gr.Textbox(visible=False)
     timer = gr.Timer(REFRESH_S, active=False)
 

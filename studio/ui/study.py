@@ -1,4 +1,5 @@
-"""The study page (``?view=study&study=<id>``): status and budget, Stop/Resume/Delete, trials, the best trial, charts."""
+"""The study page (``?view=study&study=<id>``): status and budget, Stop/Resume/Delete, trials, the best
+trial, charts."""
 from __future__ import annotations
 
 import html
@@ -42,7 +43,7 @@ def build(ctx, view) -> dict:
         with gr.Row():
             for name in pair:
                 charts[name] = gr.Plot(show_label=False, elem_id=f"study-chart-{name}")
-    deleting = study_delete.build(ctx)
+    deleting = study_delete.build(ctx, "study")
     target = gr.Textbox(visible=False)
     timer = gr.Timer(REFRESH_S, active=False)
     outputs = [study_id, seen, header, stop, resume, use, delete, best, trials, trial_ids] + \
@@ -53,7 +54,8 @@ def build(ctx, view) -> dict:
         if row is None or not ctx.projects.sees(session.actor(ctx), row):
             return [chosen, None, f"# Study\n\n⚠️ There is no study {html.escape(str(chosen or ''))!s}. "
                     f"See [all studies](/{view_url('studies')}).", gr.update(visible=False), gr.update(visible=False),
-                    gr.update(visible=False), gr.update(visible=False), "", None, []] + [None] * len(study_charts.CHARTS)
+                    gr.update(visible=False), gr.update(visible=False), "", None, []] + \
+                [None] * len(study_charts.CHARTS)
         try:
             rows = ctx.studies.trials(chosen)
             key = [row.get("status"), row.get("updated"), [(t.number, t.status) for t in rows]]

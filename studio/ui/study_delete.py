@@ -13,17 +13,20 @@ from studio.ui import session
 log = logging.getLogger(__name__)
 
 
-def build(ctx) -> dict:
-    """The hidden dialog; ``ask`` opens it for a study, ``confirm`` deletes (wire both with ``outputs``)."""
+def build(ctx, page: str) -> dict:
+    """The hidden dialog; ``ask`` opens it for a study, ``confirm`` deletes (wire both with ``outputs``).
+
+    ``page`` ("study" or "studies") names its elements, since both pages are in the document at once."""
     pending = gr.State(None)
     done = gr.State(False)  # whether the last confirm deleted the study (what the page does next)
-    with gr.Column(visible=False, elem_classes=["studio-modal", "small"], elem_id="confirm-delete-study") as modal:
+    with gr.Column(visible=False, elem_classes=["studio-modal", "small"], elem_id=f"{page}-confirm-delete") as modal:
         with gr.Column(elem_classes=["studio-modal-body"]):
-            text = gr.Markdown(elem_id="confirm-delete-study-text")
-            with_trials = gr.Checkbox(False, label="Also delete its trial experiments", elem_id="delete-study-trials")
+            text = gr.Markdown(elem_id=f"{page}-confirm-delete-text")
+            with_trials = gr.Checkbox(False, label="Also delete its trial experiments",
+                                      elem_id=f"{page}-delete-trials")
             with gr.Row():
-                yes = gr.Button("Delete study", variant="stop", elem_id="confirm-delete-study-yes")
-                no = gr.Button("Cancel", elem_id="confirm-delete-study-no")
+                yes = gr.Button("Delete study", variant="stop", elem_id=f"{page}-confirm-delete-yes")
+                no = gr.Button("Cancel", elem_id=f"{page}-confirm-delete-no")
 
     def ask(study_id: str | None) -> list:
         row = ctx.studies.get(study_id) if study_id else None
