@@ -21,7 +21,6 @@ from studio.config.problem_types import DEFAULT_METRICS
 from studio.config.study import StudySettings, study_settings
 from studio.runner.gpu_inventory import runs_get_gpus
 from studio.runner.run_folder_reader import TERMINAL_STATUSES
-from studio.runner.run_trash import remove_run_folder
 from studio.store.names import clean_name, derived_name
 from studio.store.records import new_id
 
@@ -171,7 +170,7 @@ class StudyService:
             for trial in trials:
                 if trial.get("status") not in TERMINAL_STATUSES:
                     self.experiments.supervisor.stop(trial["id"])
-        remove_run_folder(journal_path(study_id, self.home).parent)
+        shutil.rmtree(journal_path(study_id, self.home).parent, ignore_errors=True)  # a journal: kilobytes
         log.info("study %s (%s) deleted, %d trial experiments %s", study_id, row["name"], len(trials),
                  "deleted" if delete_trials else "kept")
         return Deleted(row["name"], len(trials) if delete_trials else 0, 0 if delete_trials else len(trials))
