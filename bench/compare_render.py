@@ -79,8 +79,7 @@ def server_ms(home: Path, ids: list[str]) -> tuple[float, float, int]:
         compare._styled_metrics(ctx, comparison)
         ctx.compare.config_diff(comparison)
         compare._predictions(ctx, comparison)
-        compare._win_rates(ctx, comparison)
-        compare._parallel(ctx, comparison, metric)
+        compare._win_rates(ctx, comparison)  # (the project-wide chart is drawn when its accordion opens)
         built = time.perf_counter()
         sent = [gr.Plot().postprocess(figure) for figure in figures]
         serialised = time.perf_counter()

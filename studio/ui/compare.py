@@ -36,12 +36,14 @@ def build(ctx, view) -> dict:
     config = gr.Dataframe(interactive=False, show_label=False, wrap=True, elem_id="compare-config")
     gr.Markdown("### Validation predictions, same rows")
     predictions = gr.Dataframe(interactive=False, show_label=False, wrap=True, elem_id="compare-predictions")
-    with gr.Accordion("Across the project: which settings mattered", open=False, elem_id="compare-parallel"):
+    # Drawn when opened: it reads every completed experiment of the project, which a comparison need not wait for.
+    with gr.Accordion("Across the project: which settings mattered", open=False, elem_id="compare-parallel") \
+            as across:
         project_metric = gr.Dropdown(label="Metric", choices=[], elem_id="compare-parallel-metric")
         parallel_chart = gr.Plot(show_label=False, elem_id="compare-parallel-chart")
 
     outputs = [ids, header, train_chart, validation_chart, metric, metric_chart, metrics, win_note, win_rates,
-               config, predictions, project_metric, parallel_chart]
+               config, predictions, project_metric, parallel_chart, across]
     unchanged = [gr.skip()] * (len(outputs) - 2)
 
     def on_load(params: dict):
@@ -66,7 +68,7 @@ def build(ctx, view) -> dict:
                 compare_charts.overlay(comparison, "validation", first, f"Validation {first}") if first else None,
                 _styled_metrics(ctx, comparison), *_win_rates(ctx, comparison), ctx.compare.config_diff(comparison),
                 _predictions(ctx, comparison),
-                gr.Dropdown(choices=project_choices, value=first), _parallel(ctx, comparison, first)]
+                gr.Dropdown(choices=project_choices, value=first), None, gr.Accordion(open=False)]
 
     def on_metric(chosen, name):
         comparison = _safe_load(ctx, chosen)
@@ -86,6 +88,7 @@ def build(ctx, view) -> dict:
     metric.input(on_metric, [ids, metric], [metric_chart])
     all_keys.input(on_all_keys, [ids, all_keys], [config])
     project_metric.input(on_project_metric, [ids, project_metric], [parallel_chart])
+    across.expand(on_project_metric, [ids, project_metric], [parallel_chart])
     return {"header": header}
 
 

@@ -74,6 +74,8 @@ def test_select_three_experiments_and_compare_them(page):
             wait_for_text(page, "#compare-validation-loss", name)
         wait_for_text(page, "#compare-metrics", "lr-3e-4")
         wait_for_text(page, "#compare-win-rates", "lr-1e-4 (compared here)")  # the stored judged evaluation
+        page.click("#compare-parallel")  # the project-wide chart is drawn when its accordion opens
+        page.wait_for_selector("#compare-parallel-chart .parcoords", timeout=90_000)
         assert "87.5%" in page.locator("#compare-win-rates").inner_text()
         page.reload()  # the URL holds the comparison
         wait_for_text(page, "#compare-config", "training.learning_rate")
