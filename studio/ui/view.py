@@ -9,11 +9,6 @@ a refresh or a shared link opens the same view, and a handler gets the parsed ad
 Timers run only while their view is shown and something on it is live: entering the view arms
 them from ``live(params)``, each tick re-checks it, and a tick that finds its view left (or
 nothing live any more) switches its timer off. An idle page sends no requests at all.
-
-Every view event shows its (hidden) progress on one component, never on all its outputs: Gradio's
-page keeps a loading status for each component an event ever showed progress on and rewrites all
-of them on each status message of every later event. With the outputs of every view tracked
-(each view's page-load event lists them all), a list page turn kept the browser busy 0.9-2.9 s.
 """
 from __future__ import annotations
 
@@ -75,7 +70,7 @@ class View:
 
     def on_project_change(self, fn: Callable, inputs: list | None = None, outputs: list | None = None) -> None:
         for event in self.project_events:
-            event.then(with_session(fn), inputs, outputs, show_progress_on=[self.reshow])
+            event.then(with_session(fn), inputs, outputs)
 
     # ------------------------------------------------------------------ while live
     def poll(self, timer: gr.Timer, fn: Callable, inputs: list, outputs: list,
@@ -92,7 +87,7 @@ class View:
             return [gr.Timer(active=bool(live(found)))] + result
 
         timer.tick(with_session(tick), [self.query] + list(inputs), [timer] + list(outputs), js=QUERY_JS,
-                   show_progress="hidden", show_progress_on=[timer], **kwargs)
+                   show_progress="hidden", **kwargs)
 
     def arm_timers(self, query: str | None = None):
         return self._arm(parse_query(query))
@@ -141,7 +136,7 @@ class View:
                 return _skips(outputs, as_list=True)
             return show(query, *values)
 
-        common = {"js": QUERY_JS, "show_progress": "hidden", "show_progress_on": [self.reshow]}
+        common = {"js": QUERY_JS, "show_progress": "hidden"}
         self.demo.load(with_session(on_page_load), [self.query] + inputs, outputs, **common)
         self.tab.select(with_session(show), [self.query] + inputs, outputs, **common)
         self.reshow.click(with_session(show), [self.query] + inputs, outputs, **common)
