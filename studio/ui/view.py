@@ -1,7 +1,7 @@
 """One view (tab) of the single-page app, and how a page module wires "when shown" and "while live".
 
 The app is one Blocks with a tab per page, so moving between pages is a tab switch and one small
-request, not a page load: all a view does when shown runs in one event (``View.load``). The address bar still names each view (``?view=experiment&id=...``):
+request, not a page load. The address bar still names each view (``?view=experiment&id=...``):
 every load/select/tick event reads ``window.location.search`` in the browser (``QUERY_JS``), so
 a refresh or a shared link opens the same view, and a handler gets the parsed address as
 ``params`` without any session state.
@@ -16,7 +16,6 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 import gradio as gr
-from gradio.blocks import Block
 
 from studio.ui.session import with_session
 
@@ -32,14 +31,14 @@ def parse_query(query: str | None) -> dict:
     return params
 
 
-class _Step:
-    """One thing a view does when shown; ``then`` adds the next one to the same event."""
+class _Chain:
+    """The events a view fires on (page load and tab select), chained together by ``then``."""
 
-    def __init__(self, view: "View"):
-        self.view = view
+    def __init__(self, dependencies: list):
+        self.dependencies = dependencies
 
-    def then(self, fn: Callable, inputs: list | None = None, outputs: list | None = None) -> "_Step":
-        return self.view.load(fn, inputs, outputs)
+    def then(self, fn, *args, **kwargs) -> "_Chain":
+        return _Chain([d.then(with_session(fn), *args, **kwargs) for d in self.dependencies])
 
 
 class View:
@@ -50,23 +49,33 @@ class View:
         self.query = query
         self.project_events = project_events  # the header's project switch/create/rename
         self._timers: list[tuple[gr.Timer, Callable[[dict], bool]]] = []
-        self._steps: list[tuple[Callable, list, list, bool]] = []
         # Clicking the tab that is already shown fires nothing, so moving from one experiment
         # to another (same view, new address) presses this hidden button instead.
         self.reshow = gr.Button(f"Show {name}", elem_id=f"reshow-{name}", elem_classes=["studio-hidden"])
 
     # ------------------------------------------------------------------ when shown
     def load(self, fn: Callable, inputs: list | None = None, outputs: list | None = None, *,
-             params: bool = False) -> _Step:
+             params: bool = False, **kwargs) -> _Chain:
         """Run ``fn(*inputs)`` (``fn(params, *inputs)`` with ``params=True``) when the view is shown.
 
-        Shown means: the page was opened on this view's address, or the user moved to it. Every
-        step of a view (``load`` and its ``then``) runs in order in ONE event: each Gradio event
-        is a request and a reply, and a view's chain of five made opening an experiment five
-        round trips (1-2 s on a loaded machine). A step reads what an earlier one output.
+        Shown means: the page was opened on this view's address, or the user moved to it.
         """
-        self._steps.append((fn, list(inputs or []), list(outputs or []), params))
-        return _Step(self)
+        inputs, outputs = list(inputs or []), list(outputs or [])
+
+        def on_page_load(query, *values):
+            found = parse_query(query)
+            if found["view"] != self.name:  # the page opened on another view: nothing to draw yet
+                return _skips(outputs)
+            return fn(found, *values) if params else fn(*values)
+
+        def on_select(query, *values):
+            return fn(parse_query(query), *values) if params else fn(*values)
+
+        common = {"js": QUERY_JS, "show_progress": "hidden", **kwargs}
+        on_page_load, on_select = with_session(on_page_load), with_session(on_select)
+        return _Chain([self.demo.load(on_page_load, [self.query] + inputs, outputs, **common),
+                       self.tab.select(on_select, [self.query] + inputs, outputs, **common),
+                       self.reshow.click(on_select, [self.query] + inputs, outputs, **common)])
 
     def on_project_change(self, fn: Callable, inputs: list | None = None, outputs: list | None = None) -> None:
         for event in self.project_events:
@@ -104,66 +113,9 @@ class View:
                             show_progress="hidden")
 
     def finish(self) -> None:
-        """Wire the view's steps, timers armed last, as one event per way of showing it."""
+        """Arm the timers whenever the view is shown (called once the page module is built)."""
         if self._timers:
             self.load(self._arm, None, [t for t, _ in self._timers], params=True)
-        if not self._steps:
-            return
-        inputs = _unique(c for _, step_inputs, _, _ in self._steps for c in step_inputs)
-        outputs = _unique(c for _, _, step_outputs, _ in self._steps for c in step_outputs)
-        steps = self._steps
-
-        def show(query, *values):
-            found = parse_query(query)
-            known = dict(zip(map(id, inputs), values))
-            drawn: dict[int, object] = {}
-            for fn, step_inputs, step_outputs, with_params in steps:
-                args = [known.get(id(c)) for c in step_inputs]
-                result = fn(found, *args) if with_params else fn(*args)
-                if len(step_outputs) == 1:
-                    result = [result]
-                for component, value in zip(step_outputs, result if step_outputs else []):
-                    drawn[id(component)] = _merged(drawn.get(id(component)), value)
-                    if _is_update(value):
-                        if "value" in value:
-                            known[id(component)] = value["value"]
-                    elif not isinstance(value, Block):  # a component returned as its update
-                        known[id(component)] = value
-            return [drawn.get(id(c), gr.skip()) for c in outputs]
-
-        def on_page_load(query, *values):
-            if parse_query(query)["view"] != self.name:  # the page opened on another view: nothing to draw yet
-                return _skips(outputs, as_list=True)
-            return show(query, *values)
-
-        common = {"js": QUERY_JS, "show_progress": "hidden"}
-        self.demo.load(with_session(on_page_load), [self.query] + inputs, outputs, **common)
-        self.tab.select(with_session(show), [self.query] + inputs, outputs, **common)
-        self.reshow.click(with_session(show), [self.query] + inputs, outputs, **common)
-
-
-def _unique(components) -> list:
-    seen, kept = set(), []
-    for component in components:
-        if id(component) not in seen:
-            seen.add(id(component))
-            kept.append(component)
-    return kept
-
-
-def _is_update(value) -> bool:
-    return isinstance(value, dict) and value.get("__type__") == "update"
-
-
-def _merged(earlier, later):
-    """What a component shows when two steps output it: the later one, on top of the earlier one."""
-    if earlier is None:
-        return later
-    if _is_update(later) and len(later) == 1:  # gr.skip(): nothing new
-        return earlier
-    if _is_update(earlier) and _is_update(later):
-        return {**earlier, **later}
-    return later
 
 
 def _skips(outputs: list, as_list: bool = False):
