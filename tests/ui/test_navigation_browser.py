@@ -156,11 +156,15 @@ def _buttons_share_one_size(page, where: str) -> None:
 
 
 def _runtime_column_in_view(page, where: str) -> None:
-    header = page.locator("#experiments-table th", has_text="Runtime").filter(visible=True).first
-    header.wait_for(state="visible")
-    table = page.locator("#experiments-table").bounding_box()
-    box = header.bounding_box()
-    assert box["x"] + box["width"] <= table["x"] + table["width"] + 1, f"{where}: Runtime is cut off at 1440 px"
+    # Measured in one script: the Dataframe may redraw between two locator calls (a detached header).
+    fits = page.wait_for_function("""() => {
+        const table = document.querySelector('#experiments-table');
+        const header = table && Array.from(table.querySelectorAll('th'))
+            .find(th => th.innerText.includes('Runtime') && th.getBoundingClientRect().width > 0);
+        if (!header) return null;
+        return {fits: header.getBoundingClientRect().right <= table.getBoundingClientRect().right + 1};
+    }""").json_value()
+    assert fits["fits"], f"{where}: Runtime is cut off at 1440 px"
 
 
 def _choose(page, elem_id: str, option: str) -> None:
