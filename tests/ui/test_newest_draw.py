@@ -36,3 +36,18 @@ def test_a_draw_outside_any_session_always_draws():
     taken = redraws.take()
     redraws.take()
     assert redraws.is_newest(taken)
+
+
+def test_a_handler_gradio_runs_unwrapped_is_keyed_by_gradios_own_request():
+    from gradio.context import LocalContext
+
+    redraws = NewestDraw()
+
+    def take_in(tab):
+        def run():
+            LocalContext.request.set(SimpleNamespace(session_hash=tab, username=None))
+            return redraws.take()
+        return contextvars.copy_context().run(run)
+
+    stale, fresh = take_in("tab-1"), take_in("tab-1")
+    assert redraws.is_newest(fresh) and not redraws.is_newest(stale)
