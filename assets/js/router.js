@@ -26,10 +26,14 @@
     if (button.getAttribute("aria-selected") === "true") document.getElementById(`reshow-${view}`)?.click();
     else button.click();
     return true;
-    return false;
   }
 
+  // Until the user or the app moves, a tab select is Gradio's own while the page opens, and the
+  // view it shows was drawn by the page load (studio/ui/view.py: SELECT_JS).
+  window.studioMoved = false;
+
   window.studioGo = (target, replace) => {
+    window.studioMoved = true;
     const route = parse(target);
     if (!route) { window.location.href = target; return; }
     const address = window.location.pathname + route.search;
@@ -43,6 +47,7 @@
     if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
     const tab = event.target.closest("#studio-nav button[role=tab]");
     if (tab && event.isTrusted) {  // the user picked a tab: the address follows
+      window.studioMoved = true;
       const view = tab.dataset.tabId;
       if (VIEWS.includes(view)) history.pushState({}, "", window.location.pathname + "?view=" + view);
       return;
@@ -56,6 +61,7 @@
   }, true);
 
   window.addEventListener("popstate", () => {
+    window.studioMoved = true;
     const route = parse(window.location.href);
     if (route) show(route.view);
   });

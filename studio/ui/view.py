@@ -22,6 +22,13 @@ from studio.ui.session import with_session
 HOME = "home"
 # Replaces the first input (the query placeholder) with the browser's current address.
 QUERY_JS = "(query, ...rest) => [window.location.search, ...rest]"
+# Gradio itself selects tabs while the page opens (the first tab on mount, then the address's tab
+# when the page load picks it). Those selects must not draw the view again: the page load already
+# drew it, and a second draw seconds later on a busy machine overwrote what the user had typed
+# meanwhile. assets/js/router.js sets window.studioMoved once the user or the app moves between
+# views; until then a select sends UNMOVED instead of the address.
+UNMOVED = "#unmoved"
+SELECT_JS = f"(query, ...rest) => [window.studioMoved ? window.location.search : {UNMOVED!r}, ...rest]"
 
 
 def parse_query(query: str | None) -> dict:
@@ -32,13 +39,29 @@ def parse_query(query: str | None) -> dict:
 
 
 class _Chain:
-    """The events a view fires on (page load and tab select), chained together by ``then``."""
+    """The events a view fires on (page load, tab select, re-show), each chained on by ``then``.
 
-    def __init__(self, dependencies: list):
-        self.dependencies = dependencies
+    After a select Gradio made while the page opened, the rest of that chain skips too. The steps
+    after a page load always run, even when the page opened on another view: a tab clicked while
+    the page opens can have its select dropped by Gradio, and those steps still draw it
+    (tests/ui/test_early_tab_click_browser.py).
+    """
 
-    def then(self, fn, *args, **kwargs) -> "_Chain":
-        return _Chain([d.then(with_session(fn), *args, **kwargs) for d in self.dependencies])
+    def __init__(self, query: gr.Textbox, steps: list):
+        self.query = query
+        self.steps = steps  # (dependency, its js, should_draw(address))
+
+    def then(self, fn, inputs: list | None = None, outputs: list | None = None, **kwargs) -> "_Chain":
+        inputs, outputs = list(inputs or []), list(outputs or [])
+
+        def step(should_draw):
+            def guarded(query, *values):
+                return fn(*values) if should_draw(query) else _skips(outputs)
+            guarded.__name__ = getattr(fn, "__name__", "step")
+            return with_session(guarded)
+
+        return _Chain(self.query, [(d.then(step(should), [self.query] + inputs, outputs, js=js, **kwargs), js, should)
+                                   for d, js, should in self.steps])
 
 
 class View:
@@ -62,20 +85,22 @@ class View:
         """
         inputs, outputs = list(inputs or []), list(outputs or [])
 
-        def on_page_load(query, *values):
-            found = parse_query(query)
-            if found["view"] != self.name:  # the page opened on another view: nothing to draw yet
-                return _skips(outputs)
-            return fn(found, *values) if params else fn(*values)
+        opened_here = lambda query: parse_query(query)["view"] == self.name  # noqa: E731
+        moved = lambda query: query != UNMOVED  # noqa: E731
 
-        def on_select(query, *values):
-            return fn(parse_query(query), *values) if params else fn(*values)
+        def drawing(should_draw):
+            def draw(query, *values):
+                if not should_draw(query):  # the page opened on another view, or Gradio's own select
+                    return _skips(outputs)
+                return fn(parse_query(query), *values) if params else fn(*values)
+            return with_session(draw)
 
-        common = {"js": QUERY_JS, "show_progress": "hidden", **kwargs}
-        on_page_load, on_select = with_session(on_page_load), with_session(on_select)
-        return _Chain([self.demo.load(on_page_load, [self.query] + inputs, outputs, **common),
-                       self.tab.select(on_select, [self.query] + inputs, outputs, **common),
-                       self.reshow.click(on_select, [self.query] + inputs, outputs, **common)])
+        common = {"show_progress": "hidden", **kwargs}
+        load = self.demo.load(drawing(opened_here), [self.query] + inputs, outputs, js=QUERY_JS, **common)
+        select = self.tab.select(drawing(moved), [self.query] + inputs, outputs, js=SELECT_JS, **common)
+        reshow = self.reshow.click(drawing(moved), [self.query] + inputs, outputs, js=SELECT_JS, **common)
+        return _Chain(self.query, [(load, QUERY_JS, lambda _query: True), (select, SELECT_JS, moved),
+                                   (reshow, SELECT_JS, moved)])
 
     def on_project_change(self, fn: Callable, inputs: list | None = None, outputs: list | None = None) -> None:
         for event in self.project_events:
