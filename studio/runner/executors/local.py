@@ -19,6 +19,7 @@ from studio.process_group import group_leader, kill_group, signal_group
 
 from ..run_folder_reader import tail_log
 from .base import Executor, Job, JobState, LaunchSpec
+from .process_table import ProcessTable
 
 
 class LocalExecutor(Executor):
@@ -28,6 +29,7 @@ class LocalExecutor(Executor):
         # torchrun starts each rank in a process group of its own, so a SIGKILL to the
         # leader's group alone would orphan them: remember every descendant seen.
         self._descendants: dict[int, list[psutil.Process]] = {}
+        self._table = ProcessTable()
 
     def start(self, spec: LaunchSpec) -> Job:
         env = {**os.environ, **spec.env}
@@ -69,7 +71,7 @@ class LocalExecutor(Executor):
     def stop(self, job: Job, force: bool = False) -> None:
         # SIGTERM goes to the leader's group only: torchrun passes it on to every rank.
         if force:
-            self._group_pids(job)
+            self._group_pids(job, fresh=True)
             self._kill_descendants(job)
         signal_group(job.pid, signal.SIGKILL if force else signal.SIGTERM)
 
@@ -86,13 +88,14 @@ class LocalExecutor(Executor):
             return None
         return Job(self.name, row["id"], run_dir, pid=int(pid), native=process)
 
-    def _group_pids(self, job: Job) -> frozenset[int]:
-        try:
-            children = psutil.Process(job.pid).children(recursive=True)
-        except psutil.Error:
-            return frozenset({job.pid})
+    def _group_pids(self, job: Job, fresh: bool = False) -> frozenset[int]:
         known = {child.pid: child for child in self._descendants.get(job.pid, [])}
-        known.update({child.pid: child for child in children})
+        for pid in self._table.descendants(job.pid, fresh):
+            if pid not in known:
+                try:
+                    known[pid] = psutil.Process(pid)  # remembers its start time: a reused pid is not killed
+                except psutil.Error:
+                    pass
         self._descendants[job.pid] = list(known.values())
         return frozenset({job.pid, *known})
 
