@@ -4,7 +4,7 @@
 // shared link opens the same view.
 (() => {
   const VIEWS = ["home", "datasets", "experiments", "experiment", "compare", "studies", "study", "deployments", "chat",
-                 "settings"];
+                 "settings", "admin"];
 
   function parse(target) {
     const url = new URL(target, window.location.href);
@@ -31,6 +31,15 @@
   // Until the user or the app moves, a tab select is Gradio's own while the page opens, and the
   // view it shows was drawn by the page load (studio/ui/view.py: SELECT_JS).
   window.studioMoved = false;
+
+  // The page opened (or a tab was clicked while it opened): show the tab the address names. Done
+  // here, at once, not by a reply from the app, which arrived after an early click and undid it.
+  window.studioShowAddressed = () => {
+    const route = parse(window.location.href);
+    const button = document.querySelector(
+      `#studio-nav button[role=tab][data-tab-id="${route ? route.view : "home"}"]`);
+    if (button && button.getAttribute("aria-selected") !== "true") button.click();
+  };
 
   window.studioGo = (target, replace) => {
     window.studioMoved = true;

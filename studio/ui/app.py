@@ -19,7 +19,7 @@ from studio.services.access_policy import may_administer
 from studio.ui import (admin, chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
                        session, settings, studies, study)
 from studio.ui.session import with_session
-from studio.ui.view import View, parse_query
+from studio.ui.view import View
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CSS_PATH = ASSETS / "css" / "studio.css"
@@ -77,13 +77,12 @@ def build_app(ctx) -> gr.Blocks:
                     views.append(view)
                 if name in ADMIN_ONLY_VIEWS:
                     admin_tabs.append(tab)
-        # The address picks the tab before any view draws (the views' own loads read it too).
-        demo.load(lambda q: gr.Tabs(selected=_known(parse_query(q)["view"])), [query], [tabs],
-                  js="(q) => window.location.search", show_progress="hidden")
+        # The address picks the tab, in the browser (assets/js/router.js); the views' own loads read it too.
+        demo.load(None, None, None, js="() => window.studioShowAddressed()")
         demo.load(bar["values"], None, [bar["project"]], show_progress="hidden")
         demo.load(with_session(lambda: _who(ctx, len(admin_tabs))), None,
                   [signed_in, sign_in_prompt, tabs, bar["project"], bar["manage"]] + admin_tabs,
-                  show_progress="hidden")
+                  show_progress="hidden").then(None, None, None, js="() => window.studioShowAddressed()")  # ?view=admin
     return demo
 
 
@@ -104,10 +103,6 @@ def _who(ctx, admin_tab_count: int) -> list:
     shown = gr.update() if not outside else gr.update(visible=False)
     return [line, gr.update(visible=outside), shown, shown, shown] + \
         [gr.Tab(visible=may_administer(actor))] * admin_tab_count
-
-
-def _known(view: str) -> str:
-    return view if view in {name for name, _, _ in VIEWS} else "home"
 
 
 def legacy_routes() -> list[Route]:

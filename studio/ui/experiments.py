@@ -165,24 +165,27 @@ def build(ctx, view) -> dict:
     view.on_project_change(first_page, list_inputs, list_outputs)
     view.poll(timer, tick, [seen, active] + list_inputs, list_outputs,
               live=lambda _params: ctx.experiments.anything_live())
-    search.input(first_page, list_inputs, list_outputs, show_progress="hidden", trigger_mode="always_last")
-    sort.input(first_page, list_inputs, list_outputs)
-    status_filter.input(first_page, list_inputs, list_outputs)
-    type_filter.input(first_page, list_inputs, list_outputs)
-    columns.input(draw, list_inputs, list_outputs)
-    previous.click(turn(-1), list_inputs, list_outputs)
-    following.click(turn(1), list_inputs, list_outputs)
+    # Progress shows on the table only (see studio/ui/view.py: why never on every output).
+    on_table = {"show_progress_on": [table]}
+    search.input(first_page, list_inputs, list_outputs, show_progress="hidden", trigger_mode="always_last", **on_table)
+    sort.input(first_page, list_inputs, list_outputs, **on_table)
+    status_filter.input(first_page, list_inputs, list_outputs, **on_table)
+    type_filter.input(first_page, list_inputs, list_outputs, **on_table)
+    columns.input(draw, list_inputs, list_outputs, **on_table)
+    previous.click(turn(-1), list_inputs, list_outputs, **on_table)
+    following.click(turn(1), list_inputs, list_outputs, **on_table)
     edit_button.click(lambda: set_editing(True), None, [editing, edit_bar, edit_button]).then(
-        draw, list_inputs, list_outputs)
+        draw, list_inputs, list_outputs, **on_table)
     done_button.click(lambda: set_editing(False), None, [editing, edit_bar, edit_button]).then(
-        draw, list_inputs, list_outputs)
+        draw, list_inputs, list_outputs, **on_table)
     table.select(on_select, [ids, editing], [target]).then(None, [target], None, js=NAVIGATE_JS)
     delete_button.click(ask_delete, [table, ids], [confirm, confirm_text, pending])
     compare_button.click(ask_compare, [table, ids], [target]).then(None, [target], None, js=NAVIGATE_JS)
     confirm_no.click(lambda: (gr.update(visible=False), []), None, [confirm, pending])
     # Leaving edit mode lets the timer show running ones disappear once their process has stopped.
     confirm_yes.click(do_delete, [pending], [confirm, pending]).then(
-        lambda: set_editing(False), None, [editing, edit_bar, edit_button]).then(draw, list_inputs, list_outputs)
+        lambda: set_editing(False), None, [editing, edit_bar, edit_button]).then(draw, list_inputs, list_outputs,
+                                                                                 **on_table)
     columns_shown = gr.State(False)
     columns_button.click(lambda shown: (not shown, gr.update(visible=not shown)), [columns_shown],
                          [columns_shown, columns_row])
