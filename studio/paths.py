@@ -37,7 +37,7 @@ def _default_home(environ, persistent_root: Path) -> Path:
 
 
 def dataset_dir(dataset_id: str, home: Path | None = None) -> Path:
-    return inside_home(Path("datasets") / dataset_id, home)
+    return inside_home(Path("datasets") / str(dataset_id), home)  # str: an unquoted all-digit id in YAML is a number
 
 
 def run_dir(experiment_id: str, home: Path | None = None) -> Path:

@@ -28,7 +28,9 @@ LORA_MODES = {"architecture.training_mode": ["lora", "qlora"]}
 class Section(BaseModel):
     # allow_inf_nan=False: no setting means anything at inf or nan (a weight decay of inf
     # would train to nan), so every float field of every section refuses them.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    # coerce_numbers_to_str: YAML reads an unquoted id or column name made of digits as a number.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False,
+                              coerce_numbers_to_str=True)
 
 
 class DatasetSettings(Section):

@@ -16,7 +16,11 @@ from .storable import SURROGATE_REASON, has_surrogate, unstorable_path
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex[:12]
+    # Never all digits: YAML reads an unquoted 624152434822 as a number, and ids are typed into YAML.
+    while True:
+        found = uuid.uuid4().hex[:12]
+        if not found.isdigit():
+            return found
 
 
 def utc_now() -> str:

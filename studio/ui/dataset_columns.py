@@ -4,7 +4,8 @@ from __future__ import annotations
 from studio.datasets import DatasetError, columns
 
 
-def dataset_columns(store, dataset_id: str | None) -> list[str]:
+def dataset_columns(store, dataset_id: str | int | None) -> list[str]:
+    dataset_id = str(dataset_id) if dataset_id is not None else None  # an unquoted all-digit id in YAML is a number
     if not dataset_id or store.datasets.get(dataset_id) is None:
         return []
     try:
