@@ -22,6 +22,7 @@ silence_library_noise()  # before the recipe's imports pull in bitsandbytes
 
 from studio.config import ConfigError  # noqa: E402
 from training import distributed  # noqa: E402
+from training import stop_signal  # noqa: E402
 from training.errors import RunError, StopRequested  # noqa: E402
 from training.recipe import FinetuneRecipe  # noqa: E402
 from training.run_folder import RunLogs, StatusWriter
@@ -55,10 +56,6 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _raise_stop(signum, frame):
-    raise StopRequested()
-
-
 def _finish_reporting_first() -> None:
     # torchrun sends SIGTERM to the other ranks as soon as one exits: a rank already reporting
     # its own failure must not be cut off half-way by it (its status would stay "Training").
@@ -68,7 +65,7 @@ def _finish_reporting_first() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run_dir = Path(args.out or args.run_dir).resolve()
-    signal.signal(signal.SIGTERM, _raise_stop)
+    stop_signal.install()
     try:
         ranks = distributed.from_environment(run_dir)
     except StopRequested:

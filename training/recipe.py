@@ -20,7 +20,7 @@ import torch
 
 from studio.atomic_io import write_atomic, write_json_atomic
 from studio.config import ExperimentConfig, dump_yaml, load_yaml, resolve
-from training import checkpoint, data, modeling, optim, sampler
+from training import checkpoint, data, modeling, optim, sampler, stop_signal
 from training.best_evaluation import BestEvaluation
 from training.compiled_layers import compile_decoder_layers
 from training.distributed import QuietMetrics, RankLogs, Ranks
@@ -222,6 +222,11 @@ class FinetuneRecipe:
         epoch = self.step / self.steps_per_epoch
         self.status.update("Validation", stage=f"validation at step {self.step}/{self.total_steps}")
         result = self.problem.evaluate(self.model, EvalContext(step=self.step, epoch=epoch, final=final))
+        with stop_signal.deferred():  # a Stop or a prune seen in these metrics waits for their checkpoint
+            self._record(result, epoch)
+        return result
+
+    def _record(self, result: Evaluation, epoch: float) -> None:
         self.metrics.log(self.step, epoch, "validation", "loss", result.loss)
         for name, value in result.metrics.items():
             self.metrics.log(self.step, epoch, "validation", name, value)
@@ -236,7 +241,6 @@ class FinetuneRecipe:
         if self.step > 0:
             checkpoint.save_last(self.run_dir / "checkpoint" / "last", self.parallel, self.model, self.optimizer,
                                  self.scheduler, self.scaler, self.step)
-        return result
 
     # ---- outputs ------------------------------------------------------------------------
     def save(self) -> None:
