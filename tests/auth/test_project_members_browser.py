@@ -35,7 +35,7 @@ def choose(page, elem_id: str, option: str) -> None:
 
 
 def shows_project(page, name: str) -> None:
-    expect(page.locator("#project-select input")).to_have_value(name, timeout=60_000)
+    expect(page.locator("#project-select input")).to_have_value(name)
 
 
 def test_a_project_is_seen_by_its_members_only_and_each_user_has_their_own_current_project(team):

@@ -45,16 +45,15 @@ def test_visitor_clicks_try_it_and_sees_the_run_complete_with_a_chart(page):
 
         page.click("#start-training")
         started = time.monotonic()
-        page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"), timeout=30_000)
+        page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"))
         page.wait_for_selector("#status-badge:has-text('Completed')", timeout=240_000)
         elapsed = time.monotonic() - started
-        page.wait_for_function("document.querySelectorAll('#metrics-chart .scatterlayer .trace').length >= 1",
-                               timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('#metrics-chart .scatterlayer .trace').length >= 1")
         assert page.locator("#metrics-chart .scatterlayer .trace path.js-line").count() >= 1
         print(f"Try it: Start to Completed in {elapsed:.0f} s")  # the figure docs/ui.md quotes
 
         # The demo's limits: Deploy disabled with the reason beside it, Push to Hugging Face not offered.
-        page.wait_for_selector("#action-deploy", state="visible", timeout=30_000)
+        page.wait_for_selector("#action-deploy", state="visible")
         assert page.locator("#action-deploy").is_disabled()
         page.wait_for_selector("#deploy-note:has-text('Deploy is turned off on this Studio')")
         assert "Push to Hugging Face is turned off" in page.locator("#deploy-note").inner_text()

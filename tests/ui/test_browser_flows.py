@@ -52,7 +52,7 @@ def _flow(page):
     page.locator("#dataset-upload input[type=file]").set_input_files(str(DEMO_CSV))
     page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length > 0")
     page.click("#dataset-import")
-    page.wait_for_selector("#dataset-upload-message:has-text('Imported')", timeout=60_000)
+    page.wait_for_selector("#dataset-upload-message:has-text('Imported')")
     page.locator("#datasets-table [role=gridcell]", has_text="demo_instructions").first.click()
     page.wait_for_selector("#dataset-preview [role=gridcell]")
     shot(page, "02-datasets")
@@ -99,11 +99,10 @@ def _flow(page):
     page.click("#start-training")
 
     # Detail view: live status until Completed, chart with points
-    page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"), timeout=30_000)
+    page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"))
     first_url = page.url
     page.wait_for_selector("#status-badge:has-text('Completed')", timeout=240_000)
-    page.wait_for_function("document.querySelectorAll('#metrics-chart .scatterlayer .trace').length >= 2",
-                           timeout=30_000)
+    page.wait_for_function("document.querySelectorAll('#metrics-chart .scatterlayer .trace').length >= 2")
     points = page.locator("#metrics-chart .scatterlayer .trace path.js-line").count()
     assert points >= 2
     page.locator("#resources").click()
@@ -154,7 +153,7 @@ def _flow(page):
     page.click("#delete-selected")
     page.wait_for_selector("#confirm-delete:has-text('Delete 2 experiments')")
     page.click("#confirm-delete-yes")
-    page.wait_for_selector("#page-label:has-text('No experiments')", timeout=60_000)
+    page.wait_for_selector("#page-label:has-text('No experiments')")
     shot(page, "11-after-delete")
 
     # Settings: the price is kept, the token is stored but only ever shown masked

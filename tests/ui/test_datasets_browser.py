@@ -58,7 +58,7 @@ def test_hostile_uploads_are_refused_inline_and_delete_respects_use(page, tmp_pa
             page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')"
                                    f"?.value === '{path.stem}'")
             page.click("#dataset-import")
-            page.wait_for_selector(f"#dataset-upload-message:has-text('{expected}')", timeout=30_000)
+            page.wait_for_selector(f"#dataset-upload-message:has-text('{expected}')")
             assert page.locator(".toast-body").count() == 0
         assert page.locator("#datasets-table [role=gridcell]", has_text="bomb").count() == 0
 

@@ -122,7 +122,7 @@ def _flow(page, app):
 
     # Deploy from the experiment's own page, with a name and an API key.
     page.goto(f"{base}/?view=experiment&id={experiment['id']}")
-    page.wait_for_selector("#action-deploy", state="visible", timeout=30_000)
+    page.wait_for_selector("#action-deploy", state="visible")
     page.click("#action-deploy")
     page.wait_for_selector("#deploy-dialog")
     page.locator("#deploy-name textarea, #deploy-name input").first.fill("Tiny Chat")
@@ -172,9 +172,8 @@ def _flow(page, app):
     page.wait_for_selector("#chatbot .message-row:has-text('repeat: cat')")
     page.wait_for_function(
         "Array.from(document.querySelectorAll('#chatbot .bot-row, #chatbot .message-row.bot-row'))"
-        ".some(r => r.innerText.trim().length > 0)", timeout=60_000)
-    page.wait_for_function("!document.querySelector('#chat-status').innerText.includes('Generating')",
-                           timeout=60_000)
+        ".some(r => r.innerText.trim().length > 0)")
+    page.wait_for_function("!document.querySelector('#chat-status').innerText.includes('Generating')")
     assert "⚠" not in page.locator("#chat-status").inner_text()
     shot(page, "03-chat")
     page.click("#chat-clear")
@@ -188,8 +187,7 @@ def _flow(page, app):
     page.wait_for_function(
         "Array.from(document.querySelectorAll('#chatbot .bot-row')).some(r => r.innerText.trim().length > 0)",
         timeout=90_000)
-    page.wait_for_function("!document.querySelector('#chat-status').innerText.includes('Generating')",
-                           timeout=60_000)
+    page.wait_for_function("!document.querySelector('#chat-status').innerText.includes('Generating')")
     page.wait_for_selector("#chatbot .message-row:has-text('repeat: dog')")
     assert "⚠" not in page.locator("#chat-status").inner_text()
     chat_pid = _chat_server_pid(app["home"])
@@ -206,7 +204,7 @@ def _flow(page, app):
     page.click("#chat-send")
     page.wait_for_selector("#chat-status:has-text('attach an image')")
     page.locator("#chat-input input[type=file]").set_input_files(str(_picture(app["home"])))
-    page.wait_for_selector("#chat-input img", timeout=30_000)
+    page.wait_for_selector("#chat-input img")
     page.click("#chat-send")
     page.wait_for_function(
         "Array.from(document.querySelectorAll('#chatbot .bot-row')).some(r => r.innerText.includes('%'))",

@@ -66,7 +66,7 @@ def test_download_link_works_once_asked_for_then_expires(page, finished_run):
 
     with screenshot_on_failure(page, "download-link"):
         page.goto(f"{base}/experiment?id={experiment_id}")
-        page.wait_for_selector("#experiment-header:has-text('finished')", timeout=60_000)  # the page knows its run
+        page.wait_for_selector("#experiment-header:has-text('finished')")  # the page knows its run
         with page.expect_download(timeout=60_000) as download:  # one click downloads
             menu_action(page, "action-download")
         url = download.value.url

@@ -41,10 +41,9 @@ def test_user_trains_a_dpo_experiment_from_the_demo_pairs_and_reads_its_reward_m
         base = page.base
         page.goto(base + "/?view=datasets")
         page.locator("#dataset-upload input[type=file]").set_input_files(str(DEMO_PAIRS))
-        page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length",
-                               timeout=60_000)  # the upload, then the name event, on a loaded machine
+        page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length")  # the upload, then the name event, on a loaded machine
         page.click("#dataset-import")
-        page.wait_for_selector("#dataset-upload-message:has-text('Imported')", timeout=60_000)
+        page.wait_for_selector("#dataset-upload-message:has-text('Imported')")
         page.locator("#datasets-table [role=gridcell]", has_text="demo_preferences").first.click()
         page.wait_for_selector("#dataset-preview [role=gridcell]")
         page.click("#dataset-new-experiment")
@@ -104,9 +103,9 @@ def test_user_trains_a_dpo_experiment_from_the_demo_pairs_and_reads_its_reward_m
         page.click("#start-training")
 
         # The detail view: Completed, reward margin on the chart's right axis by default.
-        page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"), timeout=30_000)
+        page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"))
         page.wait_for_selector("#status-badge:has-text('Completed')", timeout=RUN_TIMEOUT_MS)
-        page.wait_for_selector("#metrics-chart .legend:has-text('Validation Reward margin')", timeout=30_000)
+        page.wait_for_selector("#metrics-chart .legend:has-text('Validation Reward margin')")
         assert page.locator("#chart-metrics label:has(input:checked)").inner_text().strip() == "Reward margin"
         assert "Reward margin" in page.locator("#status-bar").inner_text()
         screenshot(page, "dpo-02-detail-chart", 600)

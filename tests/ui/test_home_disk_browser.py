@@ -24,7 +24,7 @@ def app_url(tmp_path):
 def test_home_page_shows_the_low_disk_warning(page):
     page.goto(page.base + "/")
     warning = page.locator("#home-disk-warning")
-    warning.wait_for(state="visible", timeout=60_000)
+    warning.wait_for(state="visible")
     text = warning.inner_text()
     assert "Low disk space" in text and "free of" in text
     screenshot(page, "home-disk-warning", settle_ms=300)

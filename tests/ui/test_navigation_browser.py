@@ -133,7 +133,7 @@ def _flow(page, experiment):
     page.wait_for_selector("#datasets-empty:has-text('No datasets in this project yet')")
     shot(page, "datasets-empty")
     page.click("#import-demo-dataset")
-    page.wait_for_selector("#datasets-table [role=gridcell]:has-text('demo_instructions')", timeout=60_000)
+    page.wait_for_selector("#datasets-table [role=gridcell]:has-text('demo_instructions')")
     nav(page, "Experiments")
     page.wait_for_selector("#experiments-empty:has-text('Press')")
     page.click("#experiments-demo")

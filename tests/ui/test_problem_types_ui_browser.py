@@ -66,7 +66,7 @@ def _flow(page):
     page.locator("#dataset-upload input[type=file]").set_input_files(str(DEMO_IMAGES))
     page.wait_for_function("document.querySelector('#dataset-name input, #dataset-name textarea')?.value.length > 0")
     page.click("#dataset-import")
-    page.wait_for_selector("#dataset-upload-message:has-text('Imported')", timeout=60_000)
+    page.wait_for_selector("#dataset-upload-message:has-text('Imported')")
 
     # New Experiment from the list; picking the dataset fills the type and the image column.
     page.goto(base + "/?view=experiments")
@@ -134,7 +134,7 @@ def _flow(page):
     page.click("#start-training")
 
     # Watch it: Completed, Accuracy on the chart's right axis by default.
-    page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"), timeout=30_000)
+    page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"))
     page.wait_for_selector("#status-badge:has-text('Completed')", timeout=180_000)
     page.wait_for_selector("#status-bar:has-text('Accuracy')")
     page.wait_for_selector("#metrics-chart .legend:has-text('Validation Accuracy')")

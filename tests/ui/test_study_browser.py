@@ -86,13 +86,13 @@ def test_create_a_study_and_its_page_shows_trials_and_the_optimisation_history(p
         page.reload()  # the address holds the study
         page.wait_for_selector("#study-trials:has-text('e2e-study-trial-1')", timeout=90_000)
         page.click("#study-use-best")
-        page.wait_for_url(re.compile(r".*\?view=experiments&copy=\w+"), timeout=60_000)
+        page.wait_for_url(re.compile(r".*\?view=experiments&copy=\w+"))
         page.wait_for_function("document.querySelector('#advanced-yaml .cm-content')?.innerText.includes('learning_rate')")
 
         page.goto(f"{page.base}/?view=studies")
         page.wait_for_selector("#studies-table:has-text('e2e-study')", timeout=90_000)
         page.locator("#studies-table [role=gridcell]", has_text="e2e-study").first.click()
-        page.wait_for_url(re.compile(r".*\?view=study&study=\w+"), timeout=60_000)
+        page.wait_for_url(re.compile(r".*\?view=study&study=\w+"))
         page.locator("#study-trials [role=gridcell]", has_text="e2e-study-trial-0").first.click()
-        page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"), timeout=60_000)
-        page.wait_for_selector("#experiment-header:has-text('trial 0 of its AutoML study')", timeout=60_000)
+        page.wait_for_url(re.compile(r".*\?view=experiment&id=\w+"))
+        page.wait_for_selector("#experiment-header:has-text('trial 0 of its AutoML study')")

@@ -50,24 +50,22 @@ def test_delete_a_study_from_its_page_keeping_its_trials_then_one_from_the_list_
         page.goto(f"{page.base}/?view=studies")
         page.wait_for_selector("#studies-table:has-text('keep-me')", timeout=90_000)
         page.locator("#studies-table [role=gridcell]", has_text="keep-me").first.click()
-        page.wait_for_url(re.compile(r".*\?view=study&study=\w+"), timeout=60_000)
-        page.wait_for_selector("#study-delete", state="visible", timeout=60_000)
+        page.wait_for_url(re.compile(r".*\?view=study&study=\w+"))
+        page.wait_for_selector("#study-delete", state="visible")
         page.click("#study-delete")
-        page.wait_for_selector("#study-confirm-delete-text:has-text('keep-me')", timeout=60_000)
+        page.wait_for_selector("#study-confirm-delete-text:has-text('keep-me')")
         assert "2 trial experiments" in _text(page, "#study-confirm-delete-text")
         assert not page.locator("#study-delete-trials input[type=checkbox]").is_checked()  # kept unless ticked
         page.click("#study-confirm-delete-yes")
-        page.wait_for_url(re.compile(r".*\?view=studies"), timeout=60_000)
-        page.wait_for_selector("#studies-table:has-text('drop-me')", timeout=60_000)
-        page.wait_for_function("!document.querySelector('#studies-table').innerText.includes('keep-me')",
-                               timeout=60_000)
+        page.wait_for_url(re.compile(r".*\?view=studies"))
+        page.wait_for_selector("#studies-table:has-text('drop-me')")
+        page.wait_for_function("!document.querySelector('#studies-table').innerText.includes('keep-me')")
 
         page.locator("#studies-table [role=gridcell]", has_text="Delete").first.click()  # drop-me: the only row
-        page.wait_for_selector("#studies-confirm-delete-text:has-text('drop-me')", timeout=60_000)
+        page.wait_for_selector("#studies-confirm-delete-text:has-text('drop-me')")
         page.locator("#studies-delete-trials input[type=checkbox]").check()
         page.click("#studies-confirm-delete-yes")
-        page.wait_for_function("!document.querySelector('#studies-table').innerText.includes('drop-me')",
-                               timeout=60_000)
+        page.wait_for_function("!document.querySelector('#studies-table').innerText.includes('drop-me')")
 
         page.goto(f"{page.base}/?view=experiments")
         page.wait_for_selector("#experiments-table:has-text('keep-me-trial-1')", timeout=90_000)
