@@ -1,4 +1,4 @@
-"""The supervisor reads the process table once per tick for all runs, and still finds every descendant."""
+"""The supervisor reads the process table once for all runs (every few seconds), and still finds every descendant."""
 from __future__ import annotations
 
 import subprocess
