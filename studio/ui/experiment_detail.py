@@ -249,8 +249,14 @@ def build(ctx, view) -> dict:
         picker["load"], picker["inputs"], picker["outputs"])
     view.demo.load(None, None, None, js=ACTION_MENU_JS)
     live = lambda params: ctx.experiments.is_family_live(params.get("id"))  # noqa: E731
-    view.poll(timer, tick, [experiment_id, cache, chosen], live_outputs, live=live)
-    view.poll(ship["timer"], ship["tick"], ship["tick_inputs"], ship["tick_outputs"], live=live)
+    # One timer for the page (each tick is a request): the run's status, chart and logs, then its actions.
+    ship_inputs = ship["tick_inputs"]
+
+    def live_tick(exp_id, state, shown_metrics, *ship_values):
+        return list(tick(exp_id, state, shown_metrics)) + list(ship["tick"](*ship_values))
+
+    view.poll(timer, live_tick, [experiment_id, cache, chosen] + ship_inputs, live_outputs + ship["tick_outputs"],
+              live=live)
     chosen.input(on_metrics, [cache, chosen], [chart])
     rerun.click(on_rerun, [experiment_id], [target]).then(None, [target], None, js=NAVIGATE_JS)
     copy.click(lambda exp_id: copy_experiment_url(exp_id), [experiment_id], [target]).then(

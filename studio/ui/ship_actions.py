@@ -11,9 +11,9 @@ the action row, the others in its "…" menu (the spec's layout)::
                 button.render()
 
 The buttons start hidden and keep their visibility in step with the run's status through
-``ship["timer"]``, which the page polls only while the run is live
-(``view.poll(ship["timer"], ship["tick"], ship["tick_inputs"], ship["tick_outputs"], live=...)``;
-a tick returns ``gr.skip()`` while the status is unchanged). Their dialogs are modal overlays
+``ship["tick"](*ship["tick_inputs"])`` (outputs ``ship["tick_outputs"]``), which the page calls
+from its own timer while the run is live (one timer a page: each tick is a request); a tick
+returns ``gr.skip()`` while the status is unchanged. Their dialogs are modal overlays
 (``studio-modal``), so where they are built does not change the layout. To show the buttons at
 once when the view is shown instead of at the first tick::
 
@@ -39,8 +39,6 @@ from studio.services.push import HF_TOKEN_SECRET, PushError, push_experiment
 from studio.ui import session, study_dialog
 from studio.ui.deployments import AUTO_GPU, create_deployment, deployments_url
 from studio.ui.kgm_dialog import build_kgm_dialog
-
-REFRESH_S = 1.5
 
 
 # ---------------------------------------------------------------------- visibility by status
@@ -88,7 +86,6 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
     timer_outputs = [deploy_button, deploy_note, push_button, kgm_button, automl_button]
     target = gr.Textbox(visible=False)
     seen = gr.State(None)
-    timer = gr.Timer(REFRESH_S, active=False)  # the page arms it while its run is live (view.poll)
 
     deploy = _deploy_dialog(ctx, experiment_id_state)
     push = _push_dialog(ctx, experiment_id_state)
@@ -114,7 +111,7 @@ def build_ship_actions(ctx, experiment_id_state: gr.State) -> dict:
         ask["refine"], ask["refine_inputs"], ask["refine_outputs"])
     automl_button.click(automl["open"], [experiment_id_state], automl["open_outputs"])
     return {"deploy": deploy_button, "deploy_note": deploy_note, "push": push_button, "kgm": kgm_button,
-            "automl": automl_button, "menu_items": [push_button, kgm_button, automl_button], "timer": timer, "timer_outputs": timer_outputs, "tick": tick,
+            "automl": automl_button, "menu_items": [push_button, kgm_button, automl_button], "timer_outputs": timer_outputs, "tick": tick,
             "tick_inputs": [experiment_id_state, seen], "tick_outputs": timer_outputs + [seen], "refresh": refresh,
             "refresh_by_id": refresh_by_id, "dialogs": {"deploy": deploy, "push": push, "kgm": ask,
                                                         "automl": automl}}
