@@ -78,7 +78,8 @@ def build(ctx, view) -> dict:
                     download = gr.Button("Download logs & config", size="sm", elem_id="action-download")
                     download_model = gr.Button("Download model", size="sm", visible=False,
                                                elem_id="action-download-model")
-                    delete = gr.Button("Delete", size="sm", variant="stop", elem_id="action-delete")
+                    # Shown once the page knows the user may delete this run (its owner or an admin).
+                    delete = gr.Button("Delete", size="sm", variant="stop", elem_id="action-delete", visible=False)
     # Off-screen, never in the button row: a click on Download fills it and clicks it (one click).
     archive = gr.DownloadButton("archive", elem_id="archive-download", elem_classes=["offscreen"])
     # Why the experiment exists, when Ask KGM suggested it (the explanation stored on its row).
