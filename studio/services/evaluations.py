@@ -173,8 +173,12 @@ class EvaluationService:
 
         path = paths.run_dir(experiment_id, self.home) / "config.yaml"
         try:
-            return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
-            row = self.store.experiments.get(experiment_id) or {}
-            return row.get("config") or {}
+            loaded = None
+        if isinstance(loaded, dict):
+            return loaded
+        # Not written yet, unreadable, or not a mapping: the config the experiment was created with.
+        row = self.store.experiments.get(experiment_id) or {}
+        return row.get("config") or {}
 
