@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from studio import paths
+from studio.config import ConfigError, from_dict
+from studio.config.yaml_input import parse_yaml_text
 from studio.config.problem_types import CAUSAL_LM, DPO
 from studio.runner.run_folder_reader import read_status
 
@@ -180,5 +182,8 @@ class EvaluationService:
             return loaded
         # Not written yet, unreadable, or not a mapping: the config the experiment was created with.
         row = self.store.experiments.get(experiment_id) or {}
-        return row.get("config") or {}
+        try:
+            return from_dict(parse_yaml_text(row.get("config") or "") or {}, check_rules=False).model_dump()
+        except (ConfigError, ValueError, TypeError):
+            return {}
 

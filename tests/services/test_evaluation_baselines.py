@@ -8,7 +8,7 @@ from studio.store import Store
 
 def test_a_config_yaml_that_is_not_a_mapping_falls_back_to_the_stored_config(tmp_path):
     store = Store(tmp_path)
-    row = store.experiments.add({"name": "run", "status": "Completed", "config": {"llm_backbone": "tiny-llama"}})
+    row = store.experiments.add({"name": "run", "status": "Completed", "config": "llm_backbone: tiny-llama\n"})
     folder = run_dir(row["id"], tmp_path)
     folder.mkdir(parents=True)
     (folder / "config.yaml").write_text("just a line of text\n")  # a hand-edited or damaged file
