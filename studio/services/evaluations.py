@@ -17,8 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from studio import paths
-from studio.config import ConfigError, from_dict
-from studio.config.yaml_input import parse_yaml_text
+from studio.config import ConfigError, from_dict, parse_overrides
 from studio.config.problem_types import CAUSAL_LM, DPO
 from studio.runner.run_folder_reader import read_status
 
@@ -183,7 +182,7 @@ class EvaluationService:
         # Not written yet, unreadable, or not a mapping: the config the experiment was created with.
         row = self.store.experiments.get(experiment_id) or {}
         try:
-            return from_dict(parse_yaml_text(row.get("config") or "") or {}, check_rules=False).model_dump()
-        except (ConfigError, ValueError, TypeError):
+            return from_dict(parse_overrides(row.get("config") or ""), check_rules=False).model_dump()
+        except ConfigError:
             return {}
 
