@@ -1,10 +1,14 @@
 """One view (tab) of the single-page app, and how a page module wires "when shown" and "while live".
 
 The app is one Blocks with a tab per page, so moving between pages is a tab switch and one small
-request, not a page load. The address bar still names each view (``?view=experiment&id=...``):
-every load/select/tick event reads ``window.location.search`` in the browser (``QUERY_JS``), so
-a refresh or a shared link opens the same view, and a handler gets the parsed address as
-``params`` without any session state.
+request, not a page load: all a view does when shown (its ``load`` steps, their ``then`` and
+arming its timers) runs in ONE Gradio event. Each event costs the page a request, a reply and a
+pass of Gradio's own status bookkeeping over the page (50-70 ms of browser main thread each on
+the 2-core machine), so a view of three events took three times as long to show.
+
+The address bar still names each view (``?view=experiment&id=...``): every load/select/tick event
+reads ``window.location.search`` in the browser (``QUERY_JS``), so a refresh or a shared link opens
+the same view, and a handler gets the parsed address as ``params`` without any session state.
 
 Timers run only while their view is shown and something on it is live: entering the view arms
 them from ``live(params)``, each tick re-checks it, and a tick that finds its view left (or
@@ -21,6 +25,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 import gradio as gr
+from gradio.blocks import Block
 
 from studio.ui.session import with_session
 
@@ -43,33 +48,14 @@ def parse_query(query: str | None) -> dict:
     return params
 
 
-class _Chain:
-    """The events a view fires on (page load, tab select, re-show), each chained on by ``then``.
+class _Step:
+    """One thing a view does when shown; ``then`` adds the next one to the same event."""
 
-    After a select Gradio made while the page opened, the rest of that chain skips too. The steps
-    after a page load always run, even when the page opened on another view: a tab clicked while
-    the page opens can have its select dropped by Gradio, and those steps still draw it
-    (tests/ui/test_early_tab_click_browser.py).
-    """
+    def __init__(self, view: "View"):
+        self.view = view
 
-    def __init__(self, query: gr.Textbox, progress_on, steps: list):
-        self.query = query
-        self.progress_on = progress_on
-        self.steps = steps  # (dependency, its js, should_draw(address))
-
-    def then(self, fn, inputs: list | None = None, outputs: list | None = None, **kwargs) -> "_Chain":
-        inputs, outputs = list(inputs or []), list(outputs or [])
-
-        def step(should_draw):
-            def guarded(query, *values):
-                return fn(*values) if should_draw(query) else _skips(outputs)
-            guarded.__name__ = getattr(fn, "__name__", "step")
-            return with_session(guarded)
-
-        kwargs = {"show_progress_on": [self.progress_on], **kwargs}
-        return _Chain(self.query, self.progress_on,
-                      [(d.then(step(should), [self.query] + inputs, outputs, js=js, **kwargs), js, should)
-                       for d, js, should in self.steps])
+    def then(self, fn: Callable, inputs: list | None = None, outputs: list | None = None) -> "_Step":
+        return self.view.load(fn, inputs, outputs)
 
 
 class View:
@@ -80,35 +66,21 @@ class View:
         self.query = query
         self.project_events = project_events  # the header's project switch/create/rename
         self._timers: list[tuple[gr.Timer, Callable[[dict], bool]]] = []
+        self._steps: list[tuple[Callable, list, list, bool]] = []
         # Clicking the tab that is already shown fires nothing, so moving from one experiment
         # to another (same view, new address) presses this hidden button instead.
         self.reshow = gr.Button(f"Show {name}", elem_id=f"reshow-{name}", elem_classes=["studio-hidden"])
 
     # ------------------------------------------------------------------ when shown
     def load(self, fn: Callable, inputs: list | None = None, outputs: list | None = None, *,
-             params: bool = False, **kwargs) -> _Chain:
+             params: bool = False) -> _Step:
         """Run ``fn(*inputs)`` (``fn(params, *inputs)`` with ``params=True``) when the view is shown.
 
-        Shown means: the page was opened on this view's address, or the user moved to it.
+        Shown means: the page was opened on this view's address, or the user moved to it. The steps
+        run in the order they were added, in one event; a step reads what an earlier one output.
         """
-        inputs, outputs = list(inputs or []), list(outputs or [])
-
-        opened_here = lambda query: parse_query(query)["view"] == self.name  # noqa: E731
-        moved = lambda query: query != UNMOVED  # noqa: E731
-
-        def drawing(should_draw):
-            def draw(query, *values):
-                if not should_draw(query):  # the page opened on another view, or Gradio's own select
-                    return _skips(outputs)
-                return fn(parse_query(query), *values) if params else fn(*values)
-            return with_session(draw)
-
-        common = {"show_progress": "hidden", "show_progress_on": [self.reshow], **kwargs}
-        load = self.demo.load(drawing(opened_here), [self.query] + inputs, outputs, js=QUERY_JS, **common)
-        select = self.tab.select(drawing(moved), [self.query] + inputs, outputs, js=SELECT_JS, **common)
-        reshow = self.reshow.click(drawing(moved), [self.query] + inputs, outputs, js=SELECT_JS, **common)
-        return _Chain(self.query, self.reshow, [(load, QUERY_JS, lambda _query: True), (select, SELECT_JS, moved),
-                                   (reshow, SELECT_JS, moved)])
+        self._steps.append((fn, list(inputs or []), list(outputs or []), params))
+        return _Step(self)
 
     def on_project_change(self, fn: Callable, inputs: list | None = None, outputs: list | None = None) -> None:
         for event in self.project_events:
@@ -146,9 +118,76 @@ class View:
                             show_progress="hidden", show_progress_on=[self.reshow])
 
     def finish(self) -> None:
-        """Arm the timers whenever the view is shown (called once the page module is built)."""
+        """Wire the view's steps, timers armed last, as one event per way of showing it (called once
+        the page module is built)."""
         if self._timers:
             self.load(self._arm, None, [t for t, _ in self._timers], params=True)
+        if not self._steps:
+            return
+        inputs = _unique(c for _, step_inputs, _, _ in self._steps for c in step_inputs)
+        outputs = _unique(c for _, _, step_outputs, _ in self._steps for c in step_outputs)
+        show = _show_all(self._steps, inputs, outputs)
+
+        def on_page_load(query, *values):
+            if parse_query(query)["view"] != self.name:  # the page opened on another view
+                return _skips(outputs, as_list=True)
+            return show(parse_query(query), values)
+
+        def on_move(query, *values):
+            if query == UNMOVED:  # Gradio's own select while the page opens
+                return _skips(outputs, as_list=True)
+            return show(parse_query(query), values)
+
+        common = {"show_progress": "hidden", "show_progress_on": [self.reshow]}
+        self.demo.load(with_session(on_page_load), [self.query] + inputs, outputs, js=QUERY_JS, **common)
+        self.tab.select(with_session(on_move), [self.query] + inputs, outputs, js=SELECT_JS, **common)
+        self.reshow.click(with_session(on_move), [self.query] + inputs, outputs, js=SELECT_JS, **common)
+
+
+def _show_all(steps: list, inputs: list, outputs: list) -> Callable:
+    """A handler running every step in order: what each returns for a component lands on it, and a
+    later step that reads that component gets it (the page has not seen it yet)."""
+    def show(found: dict, values) -> list:
+        known = dict(zip(map(id, inputs), values))
+        drawn: dict[int, object] = {}
+        for fn, step_inputs, step_outputs, with_params in steps:
+            args = [known.get(id(c)) for c in step_inputs]
+            result = fn(found, *args) if with_params else fn(*args)
+            if len(step_outputs) == 1:
+                result = [result]
+            for component, value in zip(step_outputs, result if step_outputs else []):
+                drawn[id(component)] = _merged(drawn.get(id(component)), value)
+                if _is_update(value):
+                    if "value" in value:
+                        known[id(component)] = value["value"]
+                elif not isinstance(value, Block):  # a component returned as its update
+                    known[id(component)] = value
+        return [drawn.get(id(c), gr.skip()) for c in outputs]
+    return show
+
+
+def _unique(components) -> list:
+    seen, kept = set(), []
+    for component in components:
+        if id(component) not in seen:
+            seen.add(id(component))
+            kept.append(component)
+    return kept
+
+
+def _is_update(value) -> bool:
+    return isinstance(value, dict) and value.get("__type__") == "update"
+
+
+def _merged(earlier, later):
+    """What a component shows when two steps output it: the later one, on top of the earlier one."""
+    if earlier is None:
+        return later
+    if _is_update(later) and len(later) == 1:  # gr.skip(): nothing new
+        return earlier
+    if _is_update(earlier) and _is_update(later):
+        return {**earlier, **later}
+    return later
 
 
 def _skips(outputs: list, as_list: bool = False):
