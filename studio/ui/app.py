@@ -19,6 +19,7 @@ from studio.services.access_policy import may_administer
 from studio.ui import (admin, chat, compare, datasets, deployments, experiment_detail, experiments, home, project_bar,
                        session, settings, studies, study)
 from studio.ui.session import with_session
+from studio.ui.plotly_preload import preload_script
 from studio.ui.view import View
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -121,4 +122,5 @@ def css() -> str:
 
 
 def head() -> str:
-    return "".join("<script>" + path.read_text(encoding="utf-8") + "</script>" for path in HEAD_SCRIPTS)
+    return "".join("<script>" + path.read_text(encoding="utf-8") + "</script>" for path in HEAD_SCRIPTS) \
+        + preload_script()
