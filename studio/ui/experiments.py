@@ -165,12 +165,15 @@ def build(ctx, view) -> dict:
     view.on_project_change(first_page, list_inputs, list_outputs)
     view.poll(timer, tick, [seen, active] + list_inputs, list_outputs,
               live=lambda _params: ctx.experiments.anything_live())
-    # Progress shows on the table only (see studio/ui/view.py: why never on every output).
-    on_table = {"show_progress_on": [table]}
-    search.input(first_page, list_inputs, list_outputs, show_progress="hidden", trigger_mode="always_last", **on_table)
-    sort.input(first_page, list_inputs, list_outputs, **on_table)
-    status_filter.input(first_page, list_inputs, list_outputs, **on_table)
-    type_filter.input(first_page, list_inputs, list_outputs, **on_table)
+    # Progress shows on the table only (see studio/ui/view.py: why never on every output), and hidden: a
+    # spinner over the table redrew it before each request, for a draw that takes a few milliseconds.
+    on_table = {"show_progress_on": [table], "show_progress": "hidden"}
+    search.input(first_page, list_inputs, list_outputs, trigger_mode="always_last", **on_table)
+    # change, not input: Gradio's dropdown sends input twice on an option click (two draws for one choice);
+    # nothing else sets these three.
+    sort.change(first_page, list_inputs, list_outputs, **on_table)
+    status_filter.change(first_page, list_inputs, list_outputs, **on_table)
+    type_filter.change(first_page, list_inputs, list_outputs, **on_table)
     columns.input(draw, list_inputs, list_outputs, **on_table)
     previous.click(turn(-1), list_inputs, list_outputs, **on_table)
     following.click(turn(1), list_inputs, list_outputs, **on_table)

@@ -74,8 +74,13 @@ def _flow(page, experiment):
     badge = page.locator("#experiments-table .badge-Completed").filter(visible=True).first
     badge.wait_for()
     assert badge.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    # One option picked is one request (Gradio's dropdown sends "input" twice on an option click).
+    joined = []
+    page.on("request", lambda request: joined.append(request.url) if "/queue/join" in request.url else None)
     _choose(page, "experiment-status-filter", "Failed")
     page.wait_for_selector("#page-label:has-text('No experiments')")
+    page.wait_for_timeout(1000)
+    assert len(joined) == 1, f"one filter choice sent {len(joined)} events"
     _choose(page, "experiment-status-filter", "Completed")
     page.wait_for_selector(f"#experiments-table [role=gridcell]:has-text('{experiment['name']}')")
     _choose(page, "experiment-type-filter", "Image Classification")
