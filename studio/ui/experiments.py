@@ -46,9 +46,9 @@ def build(ctx, view) -> dict:
     table = gr.Dataframe(interactive=False, wrap=True, max_height=720, elem_id="experiments-table",
                          elem_classes=["experiments-table"], show_label=False)
     with gr.Row(equal_height=True):
-        previous = gr.Button("◀ Previous", size="sm", scale=0, min_width=110)
+        previous = gr.Button("◀ Previous", size="sm", scale=0, min_width=110, elem_id="experiments-previous")
         page_label = gr.Markdown(elem_id="page-label")
-        following = gr.Button("Next ▶", size="sm", scale=0, min_width=110)
+        following = gr.Button("Next ▶", size="sm", scale=0, min_width=110, elem_id="experiments-next")
     with gr.Column(visible=False, elem_classes=["studio-modal", "small"], elem_id="confirm-delete") as confirm:
         with gr.Column(elem_classes=["studio-modal-body"]):
             confirm_text = gr.Markdown()
