@@ -21,6 +21,7 @@ of them on each status message of every later event. With the outputs of every v
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
@@ -29,6 +30,7 @@ from gradio.blocks import Block
 
 from studio.ui.session import with_session
 
+log = logging.getLogger(__name__)
 HOME = "home"
 # Replaces the first input (the query placeholder) with the browser's current address.
 QUERY_JS = "(query, ...rest) => [window.location.search, ...rest]"
@@ -152,7 +154,12 @@ def _show_all(steps: list, inputs: list, outputs: list) -> Callable:
         drawn: dict[int, object] = {}
         for fn, step_inputs, step_outputs, with_params in steps:
             args = [known.get(id(c)) for c in step_inputs]
-            result = fn(found, *args) if with_params else fn(*args)
+            try:
+                result = fn(found, *args) if with_params else fn(*args)
+            except Exception:  # one broken part of a view must not leave the rest of it undrawn
+                log.exception("drawing %s (%s)", found.get("view"), getattr(fn, "__name__", "a step"))
+                gr.Warning("Part of this page could not be drawn (the app log says why).")
+                continue
             if len(step_outputs) == 1:
                 result = [result]
             for component, value in zip(step_outputs, result if step_outputs else []):

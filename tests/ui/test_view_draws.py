@@ -10,6 +10,7 @@ tests/ui/test_browser_flows.py).
 from __future__ import annotations
 
 import gradio as gr
+import pytest
 
 from studio.ui.view import SELECT_JS, UNMOVED, View
 
@@ -66,3 +67,18 @@ def test_a_page_load_draws_only_the_view_it_opened_on():
     assert events["load"][0].fn(None, "?view=home", None) == [gr.skip()] * 3
     assert events["load"][0].fn(None, "?view=settings", None)[0] == "stepped"
     assert calls == ["draw", "step saw drawn"]
+
+
+def test_a_step_that_fails_costs_only_its_own_outputs(caplog):
+    with gr.Blocks() as demo:
+        query = gr.Textbox(visible=False)
+        with gr.Tabs():
+            with gr.Tab("Settings", id="settings") as tab:
+                view = View("settings", tab, demo, query, [])
+                broken, fine = gr.Textbox(), gr.Textbox()
+                view.load(lambda: 1 / 0, None, [broken]).then(lambda: "drawn", None, [fine])
+                view.finish()
+    select = next(fn for fn in demo.fns.values() if fn.targets[0][1] == "select")
+    with pytest.warns(UserWarning, match="could not be drawn"):  # gr.Warning, outside a request
+        assert select.fn(None, "?view=settings") == [gr.skip(), "drawn"]
+    assert "ZeroDivisionError" in caplog.text
