@@ -21,11 +21,13 @@ from studio.services.limits import apply_demo_defaults
 from studio.store import StoreError
 from studio.store.home_lock import HomeLock
 from studio.ui.app import build_app, css, head, legacy_routes
+from studio.ui.queue_wake import wake_on_work
 
 
 # Gradio's queue checks for new events every 1 ms while idle and every 10 ms for progress: about
-# 5-6% of a core with nothing to do (measured on the 2-core machine). 20 ms keeps an event's
-# start well under what a user notices and the idle app under 1%.
+# 5-6% of a core with nothing to do (measured on the 2-core machine). studio/ui/queue_wake.py makes
+# the first sleep until there is work; where it cannot, 20 ms keeps an event's start well under
+# what a user notices.
 QUEUE_IDLE_SLEEP_S = 0.02
 PROGRESS_IDLE_SLEEP_S = 0.1
 
@@ -41,7 +43,8 @@ NEVER = 2**62
 def quiet_when_idle(demo) -> None:
     queue = getattr(demo, "_queue", None)
     if queue is not None and hasattr(queue, "sleep_when_free"):
-        queue.sleep_when_free = QUEUE_IDLE_SLEEP_S
+        if not wake_on_work(queue):
+            queue.sleep_when_free = QUEUE_IDLE_SLEEP_S
         queue.progress_update_sleep_when_free = PROGRESS_IDLE_SLEEP_S
     if queue is not None and hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # Gradio's spelling
         queue.ANAYLTICS_CACHE_FREQUENCY = NEVER
