@@ -68,23 +68,18 @@ def wake_on_work(queue, queueing_module=None) -> bool:
     if seen is asyncio:
         queueing_module.asyncio = _WakeableAsyncio()
     shim = queueing_module.asyncio
-    push, process_events = queue.push, queue.process_events
-
-    @functools.wraps(push)
-    async def push_and_wake(*args, **kwargs):
-        try:
-            return await push(*args, **kwargs)
-        finally:
-            shim.wake()
-
-    @functools.wraps(process_events)
-    async def process_and_wake(*args, **kwargs):
-        try:
-            return await process_events(*args, **kwargs)
-        finally:
-            shim.wake()
-
-    queue.push = push_and_wake
-    queue.process_events = process_and_wake
+    queue.push = _waking(queue.push, shim)  # an event arrived
+    queue.process_events = _waking(queue.process_events, shim)  # a worker or a concurrency slot is free
     queue.sleep_when_free = WakeableDelay(IDLE_SLEEP_S)
     return True
+
+
+def _waking(coroutine_function, shim: _WakeableAsyncio):
+    """``coroutine_function`` that wakes the queue loop once it has run."""
+    @functools.wraps(coroutine_function)
+    async def run_and_wake(*args, **kwargs):
+        try:
+            return await coroutine_function(*args, **kwargs)
+        finally:
+            shim.wake()
+    return run_and_wake
