@@ -45,7 +45,7 @@ def quiet_when_idle(demo) -> None:
     if queue is not None and hasattr(queue, "sleep_when_free"):
         if not wake_on_work(queue):
             queue.sleep_when_free = QUEUE_IDLE_SLEEP_S
-        queue.progress_update_sleep_when_free = PROGRESS_IDLE_SLEEP_S
+            queue.progress_update_sleep_when_free = PROGRESS_IDLE_SLEEP_S
     if queue is not None and hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # Gradio's spelling
         queue.ANAYLTICS_CACHE_FREQUENCY = NEVER
         queue.ANALYTICS_MAX_EVENTS = ANALYTICS_EVENTS_KEPT

@@ -7,8 +7,8 @@ loop asleep for 1 s instead, the idle app used about half the CPU (1.5-3.6% of a
 start. Here the loop sleeps long and is woken at once when an event is pushed or a job ends (a
 worker or a concurrency slot is free), so events start as soon as before.
 
-Only the loop's own idle sleeps are woken: they are given a ``WakeableDelay``, which no other
-sleep in Gradio's queue uses.
+Gradio's progress loop (every 0.1 s in ``app.py``) sleeps the same way. Only these two loops'
+sleeps are woken: they are given a ``WakeableDelay``, which no other sleep in Gradio's queue uses.
 """
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ import weakref
 
 log = logging.getLogger(__name__)
 IDLE_SLEEP_S = 1.0  # the longest an idle loop sleeps; a push or a finished job ends it sooner
+# Gradio's progress loop (gr.Progress messages of running events) sleeps this long between looks,
+# idle or not: a running push's progress bar moves once a second, or at any push or job end.
+PROGRESS_SLEEP_S = 1.0
 
 
 class WakeableDelay(float):
@@ -71,6 +74,8 @@ def wake_on_work(queue, queueing_module=None) -> bool:
     queue.push = _waking(queue.push, shim)  # an event arrived
     queue.process_events = _waking(queue.process_events, shim)  # a worker or a concurrency slot is free
     queue.sleep_when_free = WakeableDelay(IDLE_SLEEP_S)
+    if hasattr(queue, "progress_update_sleep_when_free"):
+        queue.progress_update_sleep_when_free = WakeableDelay(PROGRESS_SLEEP_S)
     return True
 
 

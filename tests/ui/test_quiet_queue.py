@@ -38,6 +38,7 @@ def test_the_idle_queue_sleeps_until_there_is_work():
     queue = _quiet_queue()
     assert isinstance(queue.sleep_when_free, WakeableDelay)
     assert queue.sleep_when_free == queue_wake.IDLE_SLEEP_S
+    assert isinstance(queue.progress_update_sleep_when_free, WakeableDelay)
 
 
 def test_an_event_sent_to_an_idle_app_starts_at_once(monkeypatch):
