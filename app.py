@@ -26,8 +26,8 @@ from studio.ui.queue_wake import wake_on_work
 
 # Gradio's queue checks for new events every 1 ms while idle and every 10 ms for progress: about
 # 5-6% of a core with nothing to do (measured on the 2-core machine). studio/ui/queue_wake.py makes
-# the first sleep until there is work; where it cannot, 20 ms keeps an event's start well under
-# what a user notices.
+# both sleep until there is work; where it cannot, 20 ms keeps an event's start well under what a
+# user notices.
 QUEUE_IDLE_SLEEP_S = 0.02
 PROGRESS_IDLE_SLEEP_S = 0.1
 

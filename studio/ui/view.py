@@ -130,20 +130,19 @@ class View:
         outputs = _unique(c for _, _, step_outputs, _ in self._steps for c in step_outputs)
         show = _show_all(self._steps, inputs, outputs)
 
-        def on_page_load(query, *values):
-            if parse_query(query)["view"] != self.name:  # the page opened on another view
-                return _skips(outputs, as_list=True)
-            return show(parse_query(query), values)
+        def drawing(should_draw):
+            def draw(query, *values):
+                if not should_draw(query):
+                    return _skips(outputs, as_list=True)
+                return show(parse_query(query), values)
+            return with_session(draw)
 
-        def on_move(query, *values):
-            if query == UNMOVED:  # Gradio's own select while the page opens
-                return _skips(outputs, as_list=True)
-            return show(parse_query(query), values)
-
+        opened_here = lambda query: parse_query(query)["view"] == self.name  # noqa: E731
+        moved = lambda query: query != UNMOVED  # noqa: E731  (not Gradio's own select while the page opens)
         common = {"show_progress": "hidden", "show_progress_on": [self.reshow]}
-        self.demo.load(with_session(on_page_load), [self.query] + inputs, outputs, js=QUERY_JS, **common)
-        self.tab.select(with_session(on_move), [self.query] + inputs, outputs, js=SELECT_JS, **common)
-        self.reshow.click(with_session(on_move), [self.query] + inputs, outputs, js=SELECT_JS, **common)
+        self.demo.load(drawing(opened_here), [self.query] + inputs, outputs, js=QUERY_JS, **common)
+        self.tab.select(drawing(moved), [self.query] + inputs, outputs, js=SELECT_JS, **common)
+        self.reshow.click(drawing(moved), [self.query] + inputs, outputs, js=SELECT_JS, **common)
 
 
 def _show_all(steps: list, inputs: list, outputs: list) -> Callable:
